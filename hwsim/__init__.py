@@ -1,0 +1,1 @@
+"""hwsim: cycle-level accelerator simulator and cost model."""

@@ -1,0 +1,119 @@
+"""The ``hwsim`` command.
+
+User mistakes (bad parameters, unreadable or unwritable files) end with one line on stderr and exit code 2;
+anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """A mistake on the command line: reported in one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line instead of argparse's usage block
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _group_specs(words: Sequence[str]) -> list[str]:
+    """``posit 4 1 sp2 4`` or ``posit:4:1 sp2:4`` -> ``["posit:4:1", "sp2:4"]``: numbers join the spec before."""
+    specs: list[str] = []
+    for w in words:
+        if specs and w.lstrip("-").isdigit():
+            specs[-1] += f":{w}"
+        else:
+            specs.append(w)
+    return specs
+
+
+def _cmd_formats_show(args: argparse.Namespace) -> None:
+    import pandas as pd
+
+    from .formats import parse_format
+    from .report import format_table, plot_levels, write_with
+
+    formats = [parse_format(s) for s in _group_specs(args.spec)]
+    tables = [format_table(f) for f in formats]
+    if not args.quiet:
+        for fmt, table in zip(formats, tables, strict=True):
+            print(f"# {fmt.name}: {len(table)} codes, {fmt.levels().size} distinct values")
+            print(table.drop(columns="format").to_string(index=False))
+    if args.csv:
+        both = pd.concat(tables, ignore_index=True)
+        write_with(args.csv, lambda tmp: both.to_csv(tmp, index=False))
+        print(f"wrote {args.csv}")
+    if args.plot:
+        plot_levels(formats, args.plot)
+        print(f"wrote {args.plot}")
+
+
+def _cmd_demo(args: argparse.Namespace) -> None:
+    from .formats import parse_format
+    from .report import check_writable_dir, format_table, plot_levels, write_text, write_with
+
+    out = check_writable_dir(args.out)
+    specs = ["fixed:4:3", "sp2:4", "posit:4:0", "posit:4:1", "posit:8:2"]
+    formats = [parse_format(s) for s in specs]
+    import pandas as pd
+
+    tables = pd.concat([format_table(f) for f in formats], ignore_index=True)
+    write_with(out / "formats.csv", lambda tmp: tables.to_csv(tmp, index=False))
+    summary = pd.DataFrame([
+        {"format": f.name, "bits": f.bits, "levels": f.levels().size,
+         "min |x| > 0": float(abs(f.levels()[f.levels() != 0]).min()), "max |x|": float(abs(f.levels()).max())}
+        for f in formats
+    ])
+    write_text(out / "formats.md", "# Number formats\n\n" + summary.to_markdown(index=False) + "\n")
+    plot_levels(formats[:4], out / "levels.png")
+    print(summary.to_string(index=False))
+    print(f"report written to {out}/ (formats.csv, formats.md, levels.png)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="hwsim", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    formats = sub.add_parser("formats", help="number formats: code tables and level plots")
+    fsub = formats.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    show = fsub.add_parser(
+        "show",
+        help="print the code/value table of one or more formats",
+        description="SPEC is KIND[:params] or KIND params...: fixed 8 7, ufixed 8, sp2 4 [m1 m2], posit 8 2.",
+    )
+    show.add_argument("spec", nargs="+", metavar="SPEC", help="e.g. posit 4 1, or posit:4:1 sp2:4 fixed:4:3")
+    show.add_argument("--csv", type=Path, help="write the table(s) as CSV")
+    show.add_argument("--plot", type=Path, help="draw the levels of every format side by side (.png/.svg/.pdf)")
+    show.add_argument("-q", "--quiet", action="store_true", help="do not print the tables")
+    show.set_defaults(func=_cmd_formats_show)
+
+    demo = sub.add_parser("demo", help="the main job on an embedded default; writes a report")
+    demo.add_argument("--out", type=Path, default=Path("out/demo"), help="report folder (default out/demo)")
+    demo.set_defaults(func=_cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        args.func(args)
+    except (UsageError, ValueError, TypeError) as e:
+        print(f"hwsim: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as e:
+        name = f" {e.filename!r}" if e.filename else ""
+        print(f"hwsim: error:{name} {e.strerror or e}", file=sys.stderr)
+        return EXIT_USAGE
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,222 @@
+"""Posits: Posit Standard (2022) semantics, for any exponent size ``es``."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numba
+import numpy as np
+
+from ._base import MAX_TABLE_BITS, NumberFormat, as_code_array, as_float_array, check_int, code_dtype
+
+# float64 holds every posit value exactly while maxpos = 2**((n-2) * 2**es) stays a normal number.
+_MAX_FLOAT64_SCALE = 1023
+
+
+class PositFields(NamedTuple):
+    """Decoded fields of posit codes, as a posit decoder in hardware produces them.
+
+    value = (-1)**sign * 2**scale * (1 + frac / 2**frac_bits), where ``frac_bits = Posit.frac_bits`` is the
+    widest fraction any code of the format has (shorter fractions are left-aligned, padded with zeros).
+    ``scale = k * 2**es + e`` combines regime ``k`` and exponent ``e``. Zero and NaR are flagged; their
+    other fields are 0.
+    """
+
+    sign: np.ndarray
+    scale: np.ndarray
+    frac: np.ndarray
+    is_zero: np.ndarray
+    is_nar: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class Posit(NumberFormat):
+    """posit<n, es>: an n-bit posit with es exponent bits (es=2 is the 2022 standard; 0/1 the older papers).
+
+    Negative values are the two's complement of their absolute value; ``1 0...0`` is NaR (decoded as nan).
+    `encode` rounds to nearest in the encoding: between two neighbouring posits the boundary is the (n+1)-bit
+    posit between them (their code with a 1 appended), and an exact tie goes to the even code. A non-zero value
+    never rounds to zero (it becomes +-minpos); beyond maxpos it saturates to +-maxpos; NaN and +-inf give NaR.
+    """
+
+    n: int
+    es: int
+
+    def __post_init__(self) -> None:
+        n = check_int("n", self.n, 2, 32)
+        es = check_int("es", self.es, 0)
+        if (n - 2) << es > _MAX_FLOAT64_SCALE:
+            raise ValueError(
+                f"es={es} is too large for posit<{n},{es}>: maxpos 2**{(n - 2) << es} overflows float64"
+            )
+
+    @property
+    def bits(self) -> int:
+        return self.n
+
+    @property
+    def name(self) -> str:
+        return f"posit:{self.n}:{self.es}"
+
+    @property
+    def nar_code(self) -> int:
+        return 1 << (self.n - 1)
+
+    @property
+    def max_scale(self) -> int:
+        """log2 of maxpos: (n - 2) * 2**es."""
+        return (self.n - 2) << self.es
+
+    @property
+    def maxpos(self) -> float:
+        return math.ldexp(1.0, self.max_scale)
+
+    @property
+    def minpos(self) -> float:
+        return math.ldexp(1.0, -self.max_scale)
+
+    @property
+    def frac_bits(self) -> int:
+        """Widest fraction field of any code: n - 3 - es (sign, two regime bits, es exponent bits)."""
+        return max(0, self.n - 3 - self.es)
+
+    def fields(self, codes) -> PositFields:
+        """Sign, scale and fraction of each code (see `PositFields`)."""
+        c = as_code_array(codes, self.n)
+        flat = c.ravel()
+        out = [np.empty(flat.size, dtype=np.int64) for _ in range(3)]
+        _fields_kernel(flat, self.n, self.es, self.frac_bits, *out)
+        sign, scale, frac = (a.reshape(c.shape) for a in out)
+        return PositFields(sign, scale, frac, c == 0, c == self.nar_code)
+
+    def decode(self, codes) -> np.ndarray:
+        if self.n <= MAX_TABLE_BITS:
+            return self.values()[as_code_array(codes, self.n)]
+        f = self.fields(codes)
+        return _fields_to_float(f, self.frac_bits)
+
+    def values(self) -> np.ndarray:
+        if self.n > MAX_TABLE_BITS:
+            raise ValueError(f"{self.name} has 2**{self.n} codes; tables stop at {MAX_TABLE_BITS} bits")
+        return _posit_table(self.n, self.es)
+
+    def encode(self, x) -> np.ndarray:
+        v = np.asarray(x)
+        if v.dtype not in (np.float32, np.float64):
+            v = as_float_array(v)
+        flat = np.ascontiguousarray(v).ravel()
+        out = np.empty(flat.size, dtype=np.int64)
+        _encode_kernel(flat, self.n, self.es, out)
+        return out.astype(code_dtype(self.n)).reshape(v.shape)
+
+
+_TABLES: dict[tuple[int, int], np.ndarray] = {}
+
+
+def _posit_table(n: int, es: int) -> np.ndarray:
+    key = (n, es)
+    if key not in _TABLES:
+        fmt = Posit(n, es)
+        table = _fields_to_float(fmt.fields(np.arange(1 << n, dtype=np.int64)), fmt.frac_bits)
+        table.setflags(write=False)
+        _TABLES[key] = table
+    return _TABLES[key]
+
+
+def _fields_to_float(f: PositFields, frac_bits: int) -> np.ndarray:
+    mag = np.ldexp((np.int64(1) << frac_bits) + f.frac.astype(np.float64), f.scale - frac_bits)
+    val = np.where(f.sign == 1, -mag, mag)
+    val = np.where(f.is_zero, 0.0, val)
+    return np.where(f.is_nar, np.nan, val)
+
+
+@numba.njit(cache=True, nogil=True)
+def _fields_kernel(codes, n, es, frac_bits, sign_out, scale_out, frac_out):  # pragma: no cover - numba
+    nb = n - 1  # bits after the sign
+    mask_n = (np.int64(1) << n) - 1
+    nar = np.int64(1) << nb
+    for i in range(codes.size):
+        c = np.int64(codes[i])
+        if c == 0 or c == nar:
+            sign_out[i] = 0
+            scale_out[i] = 0
+            frac_out[i] = 0
+            continue
+        neg = (c >> nb) & 1
+        if neg:
+            c = (-c) & mask_n
+        # Regime: a run of identical bits right after the sign, ended by the opposite bit (or the end).
+        first = (c >> (nb - 1)) & 1
+        pos = nb - 1
+        run = 0
+        while pos >= 0 and ((c >> pos) & 1) == first:
+            run += 1
+            pos -= 1
+        k = run - 1 if first == 1 else -run
+        rem = pos if pos > 0 else 0  # bits after the terminating regime bit
+        rest = c & ((np.int64(1) << rem) - 1)
+        if rem >= es:
+            e = rest >> (rem - es)
+            fb = rem - es
+            f = rest & ((np.int64(1) << fb) - 1)
+        else:
+            # Exponent bits cut off by the end of the word read as zeros.
+            e = rest << (es - rem)
+            fb = 0
+            f = np.int64(0)
+        sign_out[i] = neg
+        scale_out[i] = (k << es) + e
+        frac_out[i] = f << (frac_bits - fb)
+
+
+@numba.njit(cache=True, nogil=True)
+def _encode_kernel(x, n, es, out):  # pragma: no cover - numba
+    nb = n - 1
+    mask_n = (np.int64(1) << n) - 1
+    nar = np.int64(1) << nb
+    max_r = (np.int64(1) << nb) - 1  # maxpos as the magnitude bits
+    max_scale = np.int64(n - 2) << es
+    for i in range(x.size):
+        v = np.float64(x[i])
+        if math.isnan(v) or math.isinf(v):
+            out[i] = nar
+            continue
+        if v == 0.0:
+            out[i] = 0
+            continue
+        neg = v < 0.0
+        a = -v if neg else v
+        m, e2 = math.frexp(a)  # a = m * 2**e2, 0.5 <= m < 1
+        scale = np.int64(e2 - 1)
+        f = np.int64(m * 9007199254740992.0) - (np.int64(1) << 52)  # the 52 fraction bits of 1.f
+        if scale >= max_scale:
+            r = max_r  # saturate, never NaR
+        elif scale < -max_scale:
+            r = np.int64(1)  # a non-zero value never rounds to zero
+        else:
+            k = scale >> es  # floor division
+            e = scale - (k << es)
+            if k >= 0:
+                rlen = k + 2
+                regime = ((np.int64(1) << (k + 1)) - 1) << 1  # k+1 ones, then a zero
+            else:
+                rlen = -k + 1
+                regime = np.int64(1)  # -k zeros, then a one
+            head_bits = (regime << es) | e
+            avail = nb + 1 - (rlen + es)  # fraction bits that fit beside one guard bit
+            if avail >= 0:
+                head = (head_bits << avail) | (f >> (52 - avail))
+                sticky = (f & ((np.int64(1) << (52 - avail)) - 1)) != 0
+            else:
+                head = head_bits >> (-avail)
+                sticky = (head_bits & ((np.int64(1) << (-avail)) - 1)) != 0 or f != 0
+            r = head >> 1
+            if (head & 1) == 1 and (sticky or (r & 1) == 1):
+                r += 1  # round to nearest, ties to even, on the bit string
+            if r > max_r:
+                r = max_r
+            if r < 1:
+                r = np.int64(1)
+        out[i] = ((-r) & mask_n) if neg else r

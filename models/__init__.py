@@ -1,0 +1,1 @@
+"""Reference models and recipes (installed as hwsim.models)."""

@@ -1,0 +1,1 @@
+"""Amaranth RTL designs (installed as hwsim.rtl)."""
