@@ -8,6 +8,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.hwsim-installed
 TORCH := torch==2.13.0
+# pip warns about every index folder this machine's pip.conf names but lacks; keep real errors only
+PIP_FILTER := 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
 DEMO_OUT ?= out/demo
 
 .PHONY: all install system demo test lint bench clean
@@ -17,8 +19,8 @@ all: test
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -c "import torch, sys; sys.exit(torch.__version__.split('+')[0] != '2.13.0')" 2>/dev/null \
-		|| $(PY) -m pip install -q $(TORCH)
-	$(PY) -m pip install -q -e '.[dev]' 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
+		|| $(PY) -m pip install -q $(TORCH) $(PIP_FILTER)
+	$(PY) -m pip install -q -e '.[dev]' $(PIP_FILTER)
 	@touch $(STAMP)
 
 install: $(STAMP) system
