@@ -1,1 +1,10 @@
-"""Amaranth RTL designs (installed as hwsim.rtl)."""
+"""Amaranth RTL of hwsim's hardware blocks (installed as ``hwsim.rtl``).
+
+Each component mirrors one golden model in `hwsim.mac`; tests prove they agree bit for bit, cycle for cycle.
+"""
+
+from ._verilog import to_verilog, write_verilog
+from .mac import MacBase, mac_component
+from .sim import simulate_mac
+
+__all__ = ["MacBase", "mac_component", "simulate_mac", "to_verilog", "write_verilog"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -189,3 +190,25 @@ def test_non_integer_parameters_raise_type_error():
         Posit(8.0, 2)
     with pytest.raises(TypeError, match="x must be numeric"):
         Posit(8, 2).encode(["a"])
+
+
+@pytest.mark.parametrize(("n", "es"), [(3, 0), (4, 1), (6, 2), (8, 0), (8, 2), (10, 3), (16, 1)])
+def test_round_scaled_int_matches_exact_oracle(n, es):
+    from hwsim.formats import round_scaled_int
+
+    fmt = Posit(n, es)
+    rng = np.random.default_rng(n * 10 + es)
+    for _ in range(1500):
+        q = int(rng.integers(-(1 << 62), 1 << 62)) >> int(rng.integers(0, 62))
+        lsb = int(rng.integers(-3 * fmt.max_scale - 70, fmt.max_scale + 5))
+        x = Fraction(q) * Fraction(2) ** lsb
+        expected = posit_encode(x, n, es)
+        assert round_scaled_int(fmt, q, lsb) == expected, (q, lsb)
+    # exact float64 values agree with encode
+    codes = np.arange(1 << n)
+    v = fmt.values()
+    ok = np.isfinite(v)
+    for c, value in zip(codes[ok], v[ok], strict=True):
+        m, e = math.frexp(value)
+        assert round_scaled_int(fmt, int(m * 2**53), e - 53) == c
+

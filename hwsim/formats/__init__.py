@@ -7,7 +7,7 @@ vectorised over numpy arrays. Codes are the unsigned bit patterns the hardware s
 from ._base import NumberFormat
 from ._fixed import Fixed
 from ._msq import msq_assign, msq_row_errors
-from ._posit import Posit, PositFields
+from ._posit import Posit, PositFields, round_scaled_int
 from ._sp2 import SP2, SP2Terms
 from ._spec import FORMAT_KINDS, parse_format
 
@@ -22,4 +22,5 @@ __all__ = [
     "msq_assign",
     "msq_row_errors",
     "parse_format",
+    "round_scaled_int",
 ]

@@ -220,3 +220,41 @@ def _encode_kernel(x, n, es, out):  # pragma: no cover - numba
             if r < 1:
                 r = np.int64(1)
         out[i] = ((-r) & mask_n) if neg else r
+
+
+def round_scaled_int(fmt: Posit, q: int, lsb_exp: int) -> int:
+    """Posit code of the exact value ``q * 2**lsb_exp`` (``q`` any Python int), rounded as `Posit.encode`.
+
+    This is what a quire read-out computes: the accumulator is a wide integer with a fixed binary point, too
+    wide for float64. It follows the same bit-string rounding as the encoder, on unbounded integers.
+    """
+    n, es = fmt.n, fmt.es
+    q, lsb_exp = int(q), int(lsb_exp)
+    if q == 0:
+        return 0
+    nb = n - 1
+    mag = -q if q < 0 else q
+    length = mag.bit_length()
+    scale = length - 1 + lsb_exp
+    if scale >= fmt.max_scale:
+        r = (1 << nb) - 1
+    elif scale < -fmt.max_scale:
+        r = 1
+    else:
+        k, e = scale >> es, scale & ((1 << es) - 1)
+        regime, rlen = (((1 << (k + 1)) - 1) << 1, k + 2) if k >= 0 else (1, -k + 1)
+        frac_len = length - 1
+        # the whole bit string: regime, exponent, fraction (everything below the leading 1 of mag)
+        bits = (((regime << es) | e) << frac_len) | (mag - (1 << frac_len))
+        total = rlen + es + frac_len
+        drop = total - nb  # bits that do not fit beside the sign
+        if drop <= 0:
+            r = bits << -drop
+        else:
+            r = bits >> drop
+            guard = (bits >> (drop - 1)) & 1
+            sticky = (bits & ((1 << (drop - 1)) - 1)) != 0
+            if guard and (sticky or r & 1):
+                r += 1
+        r = min(max(r, 1), (1 << nb) - 1)
+    return ((1 << n) - r) % (1 << n) if q < 0 else r

@@ -37,9 +37,9 @@ def positive_table(n: int, es: int) -> tuple[list[Fraction], list[Fraction]]:
     return values, mids
 
 
-def posit_encode(x: float, n: int, es: int) -> int:
+def posit_encode(x: float | Fraction, n: int, es: int) -> int:
     """Posit code of x: nearest in the encoding, ties to even, never zero for non-zero x, saturating."""
-    if math.isnan(x) or math.isinf(x):
+    if isinstance(x, float) and (math.isnan(x) or math.isinf(x)):
         return 1 << (n - 1)
     if x == 0:
         return 0

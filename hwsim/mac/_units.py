@@ -1,0 +1,424 @@
+"""Golden models of the MAC units: what one product is, exactly, and how the accumulator adds it.
+
+Every kind multiplies a weight code by an activation code and accumulates an exact integer. The accumulator
+holds ``sum(w_value * x_value) * 2**acc_frac_bits``: products are shifted so that the smallest one any
+code pair can make is a whole number of accumulator LSBs, and nothing is ever rounded until read-out.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, fields
+from typing import ClassVar
+
+import numpy as np
+
+from ..formats import SP2, Fixed, NumberFormat, Posit, round_scaled_int
+from ..formats._base import as_code_array, check_int
+from ._arith import dot_saturate, dot_wrap, int_dtype, saturate, wrap
+
+OVERFLOW_MODES = ("wrap", "saturate")
+# Accumulator headroom over one product when acc_bits is not given: 2**8 worst-case products.
+DEFAULT_GUARD_BITS = 8
+# Pipeline depth from an input to the accumulator output: a product register, then the accumulator.
+LATENCY = 2
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MacUnit(ABC):
+    """Common parameters and behaviour of a MAC unit; subclasses define the product.
+
+    ``acc_bits`` defaults to one product plus 8 guard bits; narrower than one product is an error.
+    ``overflow`` is what the accumulator does past its range: ``wrap`` (two's complement) or ``saturate``.
+    """
+
+    kind: ClassVar[str]
+    has_mode: ClassVar[bool] = False  # a per-row mode input (MSQ)
+    has_nar: ClassVar[bool] = False  # a sticky NaR flag (posit weights)
+    has_readout: ClassVar[bool] = False  # a rounded read-out register (quire -> posit)
+
+    latency: ClassVar[int] = LATENCY
+
+    acc_bits: int | None = None
+    overflow: str = "wrap"
+
+    def __post_init__(self) -> None:
+        self._check_widths()
+        if self.overflow not in OVERFLOW_MODES:
+            raise ValueError(f"overflow must be one of {OVERFLOW_MODES}, not {self.overflow!r}")
+        if self.acc_bits is None:
+            object.__setattr__(self, "acc_bits", self.product_bits + DEFAULT_GUARD_BITS)
+        acc = check_int("acc_bits", self.acc_bits, 2, 4096)
+        if acc < self.product_bits:
+            raise ValueError(
+                f"acc_bits must be >= {self.product_bits} (one {self.kind} product), not {acc!r}"
+            )
+
+    @abstractmethod
+    def _check_widths(self) -> None: ...
+
+    @property
+    @abstractmethod
+    def w_format(self) -> NumberFormat:
+        """Format of the weight codes."""
+
+    @property
+    @abstractmethod
+    def x_format(self) -> NumberFormat:
+        """Format of the activation codes (fixed-point activations are integers: frac 0)."""
+
+    @property
+    @abstractmethod
+    def product_bits(self) -> int:
+        """Signed width that holds any one product, in accumulator units."""
+
+    @property
+    @abstractmethod
+    def acc_frac_bits(self) -> int:
+        """F such that the accumulator holds sum(w_value * x_value) * 2**F."""
+
+    @abstractmethod
+    def product(self, w, x, mode=None) -> np.ndarray:
+        """Exact products of code arrays, in accumulator units (int64, or Python ints when wide)."""
+
+    @property
+    def w_bits(self) -> int:
+        return self.w_format.bits
+
+    @property
+    def x_bits(self) -> int:
+        return self.x_format.bits
+
+    def params(self) -> dict[str, object]:
+        """The constructor parameters, resolved (defaults filled in): the key of every cache and export."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @property
+    def name(self) -> str:
+        return self.kind + "".join(f"_{k}{v}" for k, v in self.params().items())
+
+    def is_nar(self, w, x) -> np.ndarray:
+        """Whether each operand pair involves NaR (always False without posit operands)."""
+        return np.zeros(np.broadcast_shapes(np.shape(w), np.shape(x)), dtype=bool)
+
+    def accumulate(self, acc: int, product: int) -> int:
+        """One accumulator update, as the hardware adder does it."""
+        total = int(acc) + int(product)
+        return int(wrap(total, self.acc_bits) if self.overflow == "wrap" else saturate(total, self.acc_bits))
+
+    def dot(self, w, x, mode=None) -> np.ndarray:
+        """Accumulate products along the last axis from a cleared accumulator (K ascending)."""
+        p = self.product(w, x, mode)
+        if self.overflow == "wrap":
+            return dot_wrap(p, self.acc_bits)
+        return dot_saturate(p, self.acc_bits)
+
+    def acc_value(self, acc) -> np.ndarray:
+        """Real value of accumulator integers: acc * 2**-F (float64, exact while it fits)."""
+        return np.ldexp(np.asarray(acc, dtype=np.float64), -self.acc_frac_bits)
+
+    def read_out(self, acc: int, nar: bool = False) -> int:
+        """What the read-out port shows for an accumulator value (the accumulator itself, unless rounded)."""
+        return int(acc)
+
+    def _codes(self, w, x):
+        w = as_code_array(w, self.w_bits, "w")
+        x = as_code_array(x, self.x_bits, "x")
+        return np.broadcast_arrays(w, x)
+
+
+def _signed_int(codes: np.ndarray, bits: int, dtype: np.dtype) -> np.ndarray:
+    c = codes.astype(dtype)
+    return np.where(codes >= (1 << (bits - 1)), c - (1 << bits), c)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FixedMac(MacUnit):
+    """Signed w_bits x x_bits integer multiply-accumulate."""
+
+    kind: ClassVar[str] = "fixed"
+    w_bits: int = 8
+    x_bits: int = 8
+
+    def _check_widths(self) -> None:
+        check_int("w_bits", self.w_bits, 2, 32)
+        check_int("x_bits", self.x_bits, 2, 32)
+
+    @property
+    def w_format(self) -> Fixed:
+        return Fixed(self.w_bits, 0)
+
+    @property
+    def x_format(self) -> Fixed:
+        return Fixed(self.x_bits, 0)
+
+    @property
+    def product_bits(self) -> int:
+        return self.w_bits + self.x_bits
+
+    @property
+    def acc_frac_bits(self) -> int:
+        return 0
+
+    def product(self, w, x, mode=None) -> np.ndarray:
+        w, x = self._codes(w, x)
+        dt = int_dtype(self.product_bits)
+        return _signed_int(w, self.w_bits, dt) * _signed_int(x, self.x_bits, dt)
+
+
+def _sp2_terms_product(fmt: SP2, w: np.ndarray, xi: np.ndarray, shift_to: int) -> np.ndarray:
+    """x * (q1 + q2) * 2**shift_to as two shifts and an add (shift_to >= every e)."""
+    sign, e1, e2 = fmt.terms(w)
+    dt = xi.dtype
+    t1 = np.where(e1 > 0, xi * (np.ones_like(xi) << (shift_to - e1).astype(dt)), 0)
+    t2 = np.where(e2 > 0, xi * (np.ones_like(xi) << (shift_to - e2).astype(dt)), 0)
+    mag = (t1 + t2).astype(dt)
+    return np.where(sign == 1, -mag, mag)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SP2Mac(MacUnit):
+    """SP2 weight x fixed-point activation: two shifts and an add, no multiplier, exact.
+
+    The accumulator LSB is 2**-E of an activation LSB, E = 2**max(m1, m2) - 1 (the largest shift).
+    """
+
+    kind: ClassVar[str] = "sp2"
+    w_bits: int = 4
+    x_bits: int = 8
+    m1: int | None = None
+
+    def _check_widths(self) -> None:
+        check_int("x_bits", self.x_bits, 2, 32)
+        fmt = SP2(self.w_bits, m1=self.m1)  # validates w_bits and m1
+        object.__setattr__(self, "m1", fmt.m1)
+
+    @property
+    def w_format(self) -> SP2:
+        return SP2(self.w_bits, m1=self.m1)
+
+    @property
+    def x_format(self) -> Fixed:
+        return Fixed(self.x_bits, 0)
+
+    @property
+    def acc_frac_bits(self) -> int:
+        f = self.w_format
+        return (1 << max(f.m1, f.m2)) - 1
+
+    @property
+    def product_bits(self) -> int:
+        return self.x_bits + self.acc_frac_bits + 1
+
+    def product(self, w, x, mode=None) -> np.ndarray:
+        w, x = self._codes(w, x)
+        xi = _signed_int(x, self.x_bits, int_dtype(self.product_bits))
+        return _sp2_terms_product(self.w_format, w, xi, self.acc_frac_bits)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MSQMac(MacUnit):
+    """One PE for both halves of MSQ: ``mode`` 1 reads the weight as SP2, 0 as fixed point Fixed(w, w-1).
+
+    Both modes share one accumulator with one binary point: LSB = 2**-F of an activation LSB with
+    F = max(E_sp2, w_bits - 1), so an SP2 row and a fixed row give comparable sums.
+    """
+
+    kind: ClassVar[str] = "msq"
+    has_mode: ClassVar[bool] = True
+    w_bits: int = 4
+    x_bits: int = 8
+
+    def _check_widths(self) -> None:
+        check_int("x_bits", self.x_bits, 2, 32)
+        SP2(self.w_bits)
+
+    @property
+    def w_format(self) -> SP2:
+        """The SP2 reading of a weight code (``fixed_format`` is the other)."""
+        return SP2(self.w_bits)
+
+    @property
+    def fixed_format(self) -> Fixed:
+        return Fixed(self.w_bits, self.w_bits - 1)
+
+    @property
+    def x_format(self) -> Fixed:
+        return Fixed(self.x_bits, 0)
+
+    @property
+    def sp2_shift(self) -> int:
+        f = self.w_format
+        return (1 << max(f.m1, f.m2)) - 1
+
+    @property
+    def acc_frac_bits(self) -> int:
+        return max(self.sp2_shift, self.w_bits - 1)
+
+    @property
+    def product_bits(self) -> int:
+        return self.x_bits + self.acc_frac_bits + 1
+
+    def product(self, w, x, mode=None) -> np.ndarray:
+        if mode is None:
+            raise ValueError("the msq MAC needs mode (1: SP2 row, 0: fixed-point row)")
+        w, x, mode = np.broadcast_arrays(*self._codes(w, x), np.asarray(mode))
+        if not np.isin(mode, (0, 1)).all():
+            raise ValueError("mode must be 0 (fixed) or 1 (SP2)")
+        dt = int_dtype(self.product_bits)
+        xi = _signed_int(x, self.x_bits, dt)
+        sp2 = _sp2_terms_product(self.w_format, w, xi, self.acc_frac_bits)
+        fixed = _signed_int(w, self.w_bits, dt) * xi * (1 << (self.acc_frac_bits - (self.w_bits - 1)))
+        return np.where(mode == 1, sp2, fixed).astype(dt)
+
+
+def _posit_significand(fmt: Posit, codes: np.ndarray, dt: np.dtype):
+    """Sign, scale + max_scale (>= 0), significand 2**FB + frac, NaR flag: a posit decoder's outputs."""
+    f = fmt.fields(codes)
+    sig = np.where(f.is_zero | f.is_nar, 0, (1 << fmt.frac_bits) + f.frac).astype(dt)
+    shift = np.where(f.is_zero | f.is_nar, 0, f.scale + fmt.max_scale).astype(dt)
+    return f.sign, shift, sig, f.is_nar
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PositFixpMac(MacUnit):
+    """posit<n, es> weight x fixed-point activation, accumulated exactly in fixed point (arXiv 2312.02210).
+
+    The weight is decoded to sign, scale s and significand S = 2**FB + frac (FB = ``Posit.frac_bits``); the
+    product x * S is shifted left by s + max_scale into an accumulator whose LSB is 2**-(max_scale + FB).
+    A NaR weight adds nothing and sets the sticky ``nar`` flag until the next clear.
+    """
+
+    kind: ClassVar[str] = "posit_fixp"
+    has_nar: ClassVar[bool] = True
+    n: int = 4
+    es: int = 1
+    x_bits: int = 8
+
+    def _check_widths(self) -> None:
+        check_int("x_bits", self.x_bits, 2, 32)
+        check_int("n", self.n, 2, 16)
+        Posit(self.n, self.es)
+
+    @property
+    def w_format(self) -> Posit:
+        return Posit(self.n, self.es)
+
+    @property
+    def x_format(self) -> Fixed:
+        return Fixed(self.x_bits, 0)
+
+    @property
+    def acc_frac_bits(self) -> int:
+        return self.w_format.max_scale + self.w_format.frac_bits
+
+    @property
+    def product_bits(self) -> int:
+        f = self.w_format
+        return self.x_bits + f.frac_bits + 2 * f.max_scale + 1
+
+    def is_nar(self, w, x) -> np.ndarray:
+        w, x = self._codes(w, x)
+        return w == self.w_format.nar_code
+
+    def product(self, w, x, mode=None) -> np.ndarray:
+        w, x = self._codes(w, x)
+        dt = int_dtype(self.product_bits)
+        sign, shift, sig, _ = _posit_significand(self.w_format, w, dt)
+        mag = (_signed_int(x, self.x_bits, dt) * sig) * (np.ones_like(sig) << shift)
+        return np.where(sign == 1, -mag, mag).astype(dt)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PositQuireMac(MacUnit):
+    """posit x posit accumulated exactly in a quire, rounded to a posit (nearest, ties to even) on read-out.
+
+    Quire: two's complement, LSB 2**-2(max_scale + FB), acc_bits = 4 max_scale + 2 FB + 2 + carry_bits. With
+    es = 2 and the default 30 carry bits that is the standard's 16n bits plus 2 FB low bits, which keep every
+    product shift non-negative. The quire wraps (2**30 worst-case products fit before it could); NaR in any
+    operand is sticky until the next clear and reads out as NaR. The read-out register lags the quire by one
+    cycle (latency 3 from an input to ``out``).
+    """
+
+    kind: ClassVar[str] = "posit_quire"
+    has_nar: ClassVar[bool] = True
+    has_readout: ClassVar[bool] = True
+    n: int = 8
+    es: int = 2
+    carry_bits: int = 30
+
+    def __post_init__(self) -> None:
+        check_int("n", self.n, 2, 16)
+        Posit(self.n, self.es)
+        check_int("carry_bits", self.carry_bits, 0, 64)
+        if self.overflow != "wrap":
+            raise ValueError(f"overflow must be 'wrap' for a quire, not {self.overflow!r}")
+        quire = self.product_bits - 1 + self.carry_bits
+        if self.acc_bits is None:
+            object.__setattr__(self, "acc_bits", quire)
+        MacUnit.__post_init__(self)
+
+    def _check_widths(self) -> None:
+        pass
+
+    @property
+    def w_format(self) -> Posit:
+        return Posit(self.n, self.es)
+
+    @property
+    def x_format(self) -> Posit:
+        return Posit(self.n, self.es)
+
+    @property
+    def acc_frac_bits(self) -> int:
+        f = self.w_format
+        return 2 * (f.max_scale + f.frac_bits)
+
+    @property
+    def product_bits(self) -> int:
+        f = self.w_format
+        return 4 * f.max_scale + 2 * f.frac_bits + 3
+
+    def is_nar(self, w, x) -> np.ndarray:
+        w, x = self._codes(w, x)
+        return (w == self.w_format.nar_code) | (x == self.x_format.nar_code)
+
+    def product(self, w, x, mode=None) -> np.ndarray:
+        w, x = self._codes(w, x)
+        dt = int_dtype(self.product_bits)
+        sw, shw, sigw, _ = _posit_significand(self.w_format, w, dt)
+        sx, shx, sigx, _ = _posit_significand(self.x_format, x, dt)
+        mag = (sigw * sigx) * (np.ones_like(sigw) << (shw + shx))
+        return np.where(sw != sx, -mag, mag).astype(dt)
+
+    def read_out(self, acc: int, nar: bool = False) -> int:
+        """The quire rounded to a posit code (NaR when the sticky flag is set)."""
+        if nar:
+            return self.w_format.nar_code
+        return round_scaled_int(self.w_format, int(acc), -self.acc_frac_bits)
+
+    def dot_posit(self, w, x) -> np.ndarray:
+        """Fused dot products along the last axis, rounded once to posit codes."""
+        acc = self.dot(w, x)
+        nar = self.is_nar(w, x).any(axis=-1)
+        flat_acc, flat_nar = np.ravel(acc), np.ravel(nar)
+        codes = [self.read_out(a, bool(b)) for a, b in zip(flat_acc, flat_nar, strict=True)]
+        return np.array(codes, dtype=np.int64).reshape(np.shape(acc))
+
+
+MAC_UNITS: dict[str, type[MacUnit]] = {
+    cls.kind: cls for cls in (FixedMac, SP2Mac, MSQMac, PositFixpMac, PositQuireMac)
+}
+MAC_KINDS = tuple(MAC_UNITS)
+
+
+def make_mac(kind: str, **params) -> MacUnit:
+    """Build a MAC unit by kind name (``fixed``, ``sp2``, ``msq``, ``posit_fixp``, ``posit_quire``)."""
+    if kind not in MAC_UNITS:
+        raise ValueError(f"unknown MAC kind {kind!r}; choose from {', '.join(MAC_KINDS)}")
+    cls = MAC_UNITS[kind]
+    allowed = [f.name for f in fields(cls)]
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        raise ValueError(f"unknown parameter {unknown[0]!r} for the {kind} MAC; it takes {', '.join(allowed)}")
+    return cls(**params)

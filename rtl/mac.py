@@ -1,0 +1,151 @@
+"""MAC units in Amaranth, one component per golden model in `hwsim.mac`, with the same pipeline.
+
+Ports (codes are unsigned bit patterns, as in `hwsim.formats`):
+    valid, clear  In(1)     clear empties the accumulator; clear and valid together start a new sum
+    w             In(w_bits)
+    x             In(x_bits)
+    mode          In(1)      MSQ only: 1 = SP2 row, 0 = fixed-point row
+    acc           Out(signed(acc_bits))
+    nar           Out(1)     posit kinds: sticky NaR since the last clear
+    out           Out(n)     quire only: the accumulator rounded to a posit, one cycle after acc
+Stage 1 registers the product, stage 2 is the accumulator (``LATENCY`` = 2 from an input to ``acc``).
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Module, Mux, Signal, signed
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from hwsim.mac import FixedMac, MacUnit, MSQMac, SP2Mac
+
+
+class MacBase(wiring.Component):
+    """Shared pipeline of every MAC kind: product register, then accumulator (wrap or saturate)."""
+
+    def __init__(self, unit: MacUnit) -> None:
+        if not isinstance(unit, MacUnit):
+            raise TypeError(f"unit must be a hwsim.mac.MacUnit, not {unit!r}")
+        self.unit = unit
+        ports = {
+            "valid": In(1),
+            "clear": In(1),
+            "w": In(unit.w_bits),
+            "x": In(unit.x_bits),
+            "acc": Out(signed(unit.acc_bits)),
+        }
+        if unit.has_mode:
+            ports["mode"] = In(1)
+        if unit.has_nar:
+            ports["nar"] = Out(1)
+        if unit.has_readout:
+            ports["out"] = Out(unit.w_bits)
+        super().__init__(ports)
+
+    def product(self, m: Module) -> tuple[Signal, Signal | None]:
+        """Combinational product of the current inputs in accumulator units, and its NaR flag (or None)."""
+        raise NotImplementedError
+
+    def read_out(self, m: Module) -> None:
+        """Drive ``self.out`` (kinds with a rounded read-out)."""
+        raise NotImplementedError
+
+    def elaborate(self, platform) -> Module:
+        u = self.unit
+        m = Module()
+        product, nar = self.product(m)
+
+        # stage 1: operands -> product register
+        v1 = Signal()
+        c1 = Signal()
+        p1 = Signal(signed(u.product_bits))
+        m.d.sync += [v1.eq(self.valid), c1.eq(self.clear), p1.eq(Mux(self.valid, product, 0))]
+        if u.has_nar:
+            n1 = Signal()
+            m.d.sync += n1.eq(self.valid & nar)
+
+        # stage 2: accumulator; clear drops the old sum, valid adds the registered product
+        base = Signal(signed(u.acc_bits))
+        m.d.comb += base.eq(Mux(c1, 0, self.acc))
+        addend = Mux(v1, p1, 0)
+        if u.overflow == "wrap":
+            m.d.sync += self.acc.eq(base + addend)  # truncation to acc_bits is the two's complement wrap
+        else:
+            total = Signal(signed(u.acc_bits + 1))
+            hi, lo = (1 << (u.acc_bits - 1)) - 1, -(1 << (u.acc_bits - 1))
+            m.d.comb += total.eq(base + addend)
+            m.d.sync += self.acc.eq(Mux(total > hi, hi, Mux(total < lo, lo, total)))
+        if u.has_nar:
+            m.d.sync += self.nar.eq(Mux(c1, 0, self.nar) | (v1 & n1))
+        if u.has_readout:
+            self.read_out(m)
+        return m
+
+
+class FixedMacRTL(MacBase):
+    """Signed integer multiply (`hwsim.mac.FixedMac`)."""
+
+    def product(self, m):
+        p = Signal(signed(self.unit.product_bits))
+        m.d.comb += p.eq(self.w.as_signed() * self.x.as_signed())
+        return p, None
+
+
+def sp2_shift_add(m: Module, unit: MacUnit, w, xi, shift_to: int) -> Signal:
+    """x * (q1 + q2) * 2**shift_to with two barrel shifts and an adder, no multiplier.
+
+    The activation is first shifted up by the largest shift, so shifting right by e is exact.
+    """
+    fmt = unit.w_format
+    sign, e1, e2 = w[-1], w[fmt.m2 : fmt.m2 + fmt.m1], w[: fmt.m2]
+    up = Signal(signed(unit.x_bits + shift_to))
+    m.d.comb += up.eq(xi << shift_to)
+    t1 = Signal(signed(unit.x_bits + shift_to))
+    t2 = Signal(signed(unit.x_bits + shift_to))
+    m.d.comb += t1.eq(Mux(e1 == 0, 0, up >> e1))
+    m.d.comb += t2.eq(Mux(e2 == 0, 0, up >> e2) if fmt.m2 else 0)
+    mag = Signal(signed(unit.product_bits))
+    p = Signal(signed(unit.product_bits))
+    m.d.comb += [mag.eq(t1 + t2), p.eq(Mux(sign, -mag, mag))]
+    return p
+
+
+class SP2MacRTL(MacBase):
+    """SP2 weight x fixed activation as shifts and an add (`hwsim.mac.SP2Mac`)."""
+
+    def product(self, m):
+        return sp2_shift_add(m, self.unit, self.w, self.x.as_signed(), self.unit.acc_frac_bits), None
+
+
+class MSQMacRTL(MacBase):
+    """One PE for SP2 rows (mode 1) and fixed-point rows (mode 0) on a shared accumulator (`hwsim.mac.MSQMac`)."""
+
+    def product(self, m):
+        u = self.unit
+        xi = self.x.as_signed()
+        sp2 = sp2_shift_add(m, u, self.w, xi, u.acc_frac_bits)
+        fixed = Signal(signed(u.product_bits))
+        m.d.comb += fixed.eq((self.w.as_signed() * xi) << (u.acc_frac_bits - (u.w_bits - 1)))
+        p = Signal(signed(u.product_bits))
+        m.d.comb += p.eq(Mux(self.mode, sp2, fixed))
+        return p, None
+
+
+_RTL_CLASSES: dict[type[MacUnit], type[MacBase]] = {
+    FixedMac: FixedMacRTL,
+    SP2Mac: SP2MacRTL,
+    MSQMac: MSQMacRTL,
+}
+
+
+def register_mac_rtl(unit_cls: type[MacUnit], rtl_cls: type[MacBase]) -> None:
+    _RTL_CLASSES[unit_cls] = rtl_cls
+
+
+def mac_component(unit: MacUnit) -> MacBase:
+    """The Amaranth component of a golden MAC unit."""
+    try:
+        cls = _RTL_CLASSES[type(unit)]
+    except KeyError:
+        raise ValueError(f"no RTL for the {unit.kind} MAC yet") from None
+    return cls(unit)
