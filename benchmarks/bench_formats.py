@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _util import best_time  # noqa: E402
+from _util import best_time
 
-from hwsim.formats import SP2, Fixed, Posit  # noqa: E402
+from hwsim.formats import SP2, Fixed, Posit
 
 TARGET_S = 1.0
 

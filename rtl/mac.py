@@ -17,7 +17,9 @@ from amaranth.hdl import Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from hwsim.mac import FixedMac, MacUnit, MSQMac, SP2Mac
+from hwsim.mac import FixedMac, MacUnit, MSQMac, PositFixpMac, PositQuireMac, SP2Mac
+
+from .posit import posit_decode, posit_round
 
 
 class MacBase(wiring.Component):
@@ -131,10 +133,60 @@ class MSQMacRTL(MacBase):
         return p, None
 
 
+class PositFixpMacRTL(MacBase):
+    """posit weight x fixed-point activation into a fixed-point accumulator (`hwsim.mac.PositFixpMac`).
+
+    A small x_bits x (frac_bits + 1) multiplier on the significand, then a barrel shift by scale + max_scale:
+    the accumulator LSB is the smallest product, so no bit is ever dropped.
+    """
+
+    def product(self, m):
+        u = self.unit
+        fb = u.w_format.frac_bits
+        d = posit_decode(m, self.w, u.n, u.es)
+        # |x * S| < 2**(x_bits + fb): the sign is applied before the shift, on the narrow product.
+        mul = Signal(signed(u.x_bits + fb + 1))
+        m.d.comb += mul.eq(self.x.as_signed() * d.sig)
+        sm = Signal(signed(u.x_bits + fb + 1))
+        m.d.comb += sm.eq(Mux(d.sign, -mul, mul))
+        p = Signal(signed(u.product_bits))
+        m.d.comb += p.eq(sm << d.shift)
+        return p, d.is_nar
+
+
+class PositQuireMacRTL(MacBase):
+    """posit x posit into a quire, rounded to a posit on read-out (`hwsim.mac.PositQuireMac`).
+
+    Two decoders, a (frac_bits + 1)-square significand multiplier and one shift by the summed scales; the
+    read-out register rounds the quire register (so ``out`` lags ``acc`` by one cycle).
+    """
+
+    def product(self, m):
+        u = self.unit
+        fb = u.w_format.frac_bits
+        dw = posit_decode(m, self.w, u.n, u.es)
+        dx = posit_decode(m, self.x, u.n, u.es)
+        mag = Signal(2 * fb + 2)
+        m.d.comb += mag.eq(dw.sig * dx.sig)
+        sm = Signal(signed(2 * fb + 3))
+        m.d.comb += sm.eq(Mux(dw.sign ^ dx.sign, -mag, mag))
+        p = Signal(signed(u.product_bits))
+        m.d.comb += p.eq(sm << (dw.shift + dx.shift))
+        nar = Signal()
+        m.d.comb += nar.eq(dw.is_nar | dx.is_nar)
+        return p, nar
+
+    def read_out(self, m):
+        u = self.unit
+        m.d.sync += self.out.eq(posit_round(m, self.acc, self.nar, u.n, u.es, u.acc_frac_bits))
+
+
 _RTL_CLASSES: dict[type[MacUnit], type[MacBase]] = {
     FixedMac: FixedMacRTL,
     SP2Mac: SP2MacRTL,
     MSQMac: MSQMacRTL,
+    PositFixpMac: PositFixpMacRTL,
+    PositQuireMac: PositQuireMacRTL,
 }
 
 

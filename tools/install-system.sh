@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# System tools the RTL tests need. Icarus Verilog comes from Debian when we are root and it is missing;
-# otherwise we say what is missing and carry on (the RTL tests then skip with a printed reason).
+# System tools the RTL tests need: Icarus Verilog (a cocotb simulator) and ccache (Verilator builds recompile
+# the same runtime files for every design; ccache turns all but the first into cache hits). Installed from
+# Debian when we are root and they are missing; otherwise we say what is missing and carry on (RTL tests on
+# Icarus then skip with a printed reason, and Verilator builds are just slower).
 set -euo pipefail
-if command -v iverilog >/dev/null 2>&1; then
-    exit 0
-fi
+missing=()
+command -v iverilog >/dev/null 2>&1 || missing+=(iverilog)
+command -v ccache >/dev/null 2>&1 || missing+=(ccache)
+[ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "installing iverilog (apt-get)"
+    echo "installing ${missing[*]} (apt-get)"
     apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iverilog >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 else
-    echo "note: iverilog is not installed and we are not root; RTL tests on Icarus will be skipped" >&2
+    echo "note: ${missing[*]} not installed and we are not root; RTL tests that need them will skip" >&2
 fi

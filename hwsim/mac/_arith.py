@@ -18,8 +18,6 @@ def int_dtype(bits: int) -> np.dtype:
 def wrap(value, bits: int):
     """Two's complement wrap of (arrays of) integers to ``bits`` bits."""
     half = 1 << (bits - 1)
-    if isinstance(value, np.ndarray) and value.dtype != object and bits == 64:
-        return value  # int64 arithmetic already wraps modulo 2**64
     return ((value + half) % (1 << bits)) - half
 
 
@@ -32,6 +30,7 @@ def saturate(value, bits: int):
 
 def dot_wrap(products: np.ndarray, bits: int) -> np.ndarray:
     """Sum along the last axis, wrapped to ``bits``: order does not matter for a wrapping adder."""
+    products = products.astype(int_dtype(bits), copy=False) if bits > 63 else products
     if products.dtype == object:
         total = products.sum(axis=-1) if products.shape[-1] else np.zeros(products.shape[:-1], dtype=object)
         return wrap(np.asarray(total, dtype=object), bits)
@@ -42,6 +41,7 @@ def dot_wrap(products: np.ndarray, bits: int) -> np.ndarray:
 
 def dot_saturate(products: np.ndarray, bits: int) -> np.ndarray:
     """Sequential saturating accumulation along the last axis (order matters: K ascending, as the PE does)."""
+    products = products.astype(int_dtype(bits), copy=False) if bits > 63 else products
     lead = products.shape[:-1]
     flat = products.reshape(-1, products.shape[-1])
     if products.dtype == object:

@@ -54,19 +54,24 @@ class MacPipeline:
     def step(self, inputs: MacInputs) -> MacOutputs:
         """Apply one rising clock edge with ``inputs`` on the ports; return the outputs after it."""
         u = self.unit
-        acc, nar = self.acc, self.nar
-        if self._c1:
-            acc, nar = 0, 0
-        if self._v1:
-            acc = u.accumulate(acc, self._p1)
-            nar |= self._n1
-        out = u.read_out(self.acc, bool(self.nar)) if u.has_readout else 0
+        product = nar = 0
         if inputs.valid:
             mode = inputs.mode if u.has_mode else None
-            self._p1 = int(u.product(inputs.w, inputs.x, mode))
-            self._n1 = int(u.is_nar(inputs.w, inputs.x))
-        else:
-            self._p1, self._n1 = 0, 0
-        self._v1, self._c1 = int(bool(inputs.valid)), int(bool(inputs.clear))
-        self.acc, self.nar, self.out = acc, nar, out
+            product = int(u.product(inputs.w, inputs.x, mode))
+            nar = int(u.is_nar(inputs.w, inputs.x))
+        return self.step_product(inputs.valid, inputs.clear, product, nar)
+
+    def step_product(self, valid: int, clear: int, product: int, nar: int) -> MacOutputs:
+        """`step` with the product of this cycle's operands already computed (what stage 1 registers)."""
+        u = self.unit
+        acc, nar_acc = self.acc, self.nar
+        if self._c1:
+            acc, nar_acc = 0, 0
+        if self._v1:
+            acc = u.accumulate(acc, self._p1)
+            nar_acc |= self._n1
+        out = u.read_out(self.acc, bool(self.nar)) if u.has_readout else 0
+        self._p1, self._n1 = (int(product), int(nar)) if valid else (0, 0)
+        self._v1, self._c1 = int(bool(valid)), int(bool(clear))
+        self.acc, self.nar, self.out = acc, nar_acc, out
         return self.outputs

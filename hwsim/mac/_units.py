@@ -325,7 +325,8 @@ class PositFixpMac(MacUnit):
         w, x = self._codes(w, x)
         dt = int_dtype(self.product_bits)
         sign, shift, sig, _ = _posit_significand(self.w_format, w, dt)
-        mag = (_signed_int(x, self.x_bits, dt) * sig) * (np.ones_like(sig) << shift)
+        # np.asarray keeps 0-d results arrays of dt: scalar Python ints wider than int64 stay exact
+        mag = np.asarray((_signed_int(x, self.x_bits, dt) * sig) * (np.ones_like(sig) << shift), dtype=dt)
         return np.where(sign == 1, -mag, mag).astype(dt)
 
 
@@ -388,7 +389,7 @@ class PositQuireMac(MacUnit):
         dt = int_dtype(self.product_bits)
         sw, shw, sigw, _ = _posit_significand(self.w_format, w, dt)
         sx, shx, sigx, _ = _posit_significand(self.x_format, x, dt)
-        mag = (sigw * sigx) * (np.ones_like(sigw) << (shw + shx))
+        mag = np.asarray((sigw * sigx) * (np.ones_like(sigw) << (shw + shx)), dtype=dt)
         return np.where(sw != sx, -mag, mag).astype(dt)
 
     def read_out(self, acc: int, nar: bool = False) -> int:
