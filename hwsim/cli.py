@@ -77,6 +77,61 @@ def _cmd_demo(args: argparse.Namespace) -> None:
     print(f"report written to {out}/ (formats.csv, formats.md, levels.png)")
 
 
+def _parse_params(items: Sequence[str] | None) -> dict[str, object]:
+    """``["w_bits=4", "overflow=saturate"]`` -> ``{"w_bits": 4, "overflow": "saturate"}``."""
+    params: dict[str, object] = {}
+    for item in items or ():
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--param must look like name=value, not {item!r}")
+        try:
+            params[key] = int(value)
+        except ValueError:
+            params[key] = value
+    return params
+
+
+def _rtl_unit(args: argparse.Namespace):
+    from .mac import make_mac
+
+    return make_mac(args.unit, **_parse_params(args.param))
+
+
+def _cmd_rtl_area(args: argparse.Namespace) -> None:
+    import json
+
+    from .cost import mac_area
+
+    unit = _rtl_unit(args)
+    report = mac_area(unit, use_cache=not args.no_cache)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=1, sort_keys=True))
+        return
+    print(f"{unit.kind} {' '.join(f'{k}={v}' for k, v in unit.params().items())}  (yosys {report.yosys})")
+    print(f"  FPGA (xc7, no DSP): {report.luts} LUTs ({report.lut6} LUT6), {report.carry4} CARRY4, {report.ffs} FFs")
+    transistors = "unknown" if report.transistors is None else report.transistors
+    print(f"  gates: {report.gates} 2-input gates/MUXes + {report.ffs} flip-flops, ~{transistors} transistors")
+
+
+def _cmd_rtl_export(args: argparse.Namespace) -> None:
+    import json
+
+    from .report import check_writable_dir, write_text
+    from .rtl import describe_ports, mac_component, to_verilog
+
+    unit = _rtl_unit(args)
+    out = check_writable_dir(args.output, "-o")
+    top = args.name or f"mac_{unit.kind}"
+    dut = mac_component(unit)
+    verilog = to_verilog(dut, top)
+    meta = {"top": top, "kind": unit.kind, "params": unit.params(), "latency": unit.latency,
+            "acc_frac_bits": unit.acc_frac_bits, "product_bits": unit.product_bits,
+            "clock": "clk (rising edge)", "reset": "rst (synchronous, active high)", "ports": describe_ports(dut)}
+    write_text(out / f"{top}.v", verilog)
+    write_text(out / f"{top}.json", json.dumps(meta, indent=1) + "\n")
+    print(f"wrote {out / (top + '.v')} and {top}.json")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="hwsim", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -93,6 +148,25 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--plot", type=Path, help="draw the levels of every format side by side (.png/.svg/.pdf)")
     show.add_argument("-q", "--quiet", action="store_true", help="do not print the tables")
     show.set_defaults(func=_cmd_formats_show)
+
+    rtl = sub.add_parser("rtl", help="generated hardware: synthesized area, Verilog export")
+    rsub = rtl.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    from .mac import MAC_KINDS
+
+    unit_help = f"hardware unit: {', '.join(MAC_KINDS)}"
+    param_help = "a unit parameter, repeatable, e.g. --param w_bits=4 --param overflow=saturate"
+    area = rsub.add_parser("area", help="synthesize a unit with the pinned Yosys and print its size")
+    area.add_argument("unit", metavar="UNIT", help=unit_help)
+    area.add_argument("--param", action="append", metavar="K=V", help=param_help)
+    area.add_argument("--json", action="store_true", help="print the full report as JSON")
+    area.add_argument("--no-cache", action="store_true", help="synthesize even when a cached result exists")
+    area.set_defaults(func=_cmd_rtl_area)
+    export = rsub.add_parser("export", help="write a unit's Verilog and a JSON description of its ports")
+    export.add_argument("unit", metavar="UNIT", help=unit_help)
+    export.add_argument("--param", action="append", metavar="K=V", help=param_help)
+    export.add_argument("-o", "--output", type=Path, required=True, help="folder for <top>.v and <top>.json")
+    export.add_argument("--name", help="top module name (default mac_<kind>)")
+    export.set_defaults(func=_cmd_rtl_export)
 
     demo = sub.add_parser("demo", help="the main job on an embedded default; writes a report")
     demo.add_argument("--out", type=Path, default=Path("out/demo"), help="report folder (default out/demo)")

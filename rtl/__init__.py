@@ -3,8 +3,8 @@
 Each component mirrors one golden model in `hwsim.mac`; tests prove they agree bit for bit, cycle for cycle.
 """
 
-from ._verilog import to_verilog, write_verilog
+from ._verilog import describe_ports, to_verilog, write_verilog
 from .mac import MacBase, mac_component
 from .sim import simulate_mac
 
-__all__ = ["MacBase", "mac_component", "simulate_mac", "to_verilog", "write_verilog"]
+__all__ = ["MacBase", "describe_ports", "mac_component", "simulate_mac", "to_verilog", "write_verilog"]

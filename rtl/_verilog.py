@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 
 from amaranth.back import verilog
+from amaranth.hdl import Shape
+from amaranth.lib.wiring import Flow
 
 
 def to_verilog(component, name: str) -> str:
@@ -19,3 +21,13 @@ def write_verilog(component, name: str, directory: str | os.PathLike) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(to_verilog(component, name))
     return path
+
+
+def describe_ports(component) -> dict[str, dict]:
+    """Direction, width and signedness of every port of a `wiring.Component` (clk and rst are implicit)."""
+    ports = {}
+    for name, member in component.signature.members.items():
+        shape = Shape.cast(member.shape)
+        ports[name] = {"direction": "input" if member.flow == Flow.In else "output", "width": shape.width,
+                       "signed": shape.signed}
+    return ports
