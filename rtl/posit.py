@@ -2,7 +2,7 @@
 
 Both are plain functions that add logic to a `Module` (so a MAC can inline two decoders), plus thin
 `wiring.Component` wrappers that the tests drive on their own. They follow the golden models bit for bit:
-`posit_decode` is ``Posit.fields`` as ``hwsim.mac._units._posit_significand`` reads it, and `posit_round`
+`posit_decode` is ``Posit.fields`` as ``hwsim.mac._units._posit_ints`` reads it, and `posit_round`
 is ``hwsim.formats.round_scaled_int`` (``PositQuireMac.read_out``).
 """
 

@@ -78,8 +78,24 @@ class MacUnit(ABC):
         """F such that the accumulator holds sum(w_value * x_value) * 2**F."""
 
     @abstractmethod
+    def weight_ints(self, w, mode=None) -> np.ndarray:
+        """Integer image of weight codes: every product is ``weight_ints(w) * act_ints(x)``."""
+
+    @abstractmethod
+    def act_ints(self, x) -> np.ndarray:
+        """Integer image of activation codes (see `weight_ints`)."""
+
     def product(self, w, x, mode=None) -> np.ndarray:
-        """Exact products of code arrays, in accumulator units (int64, or Python ints when wide)."""
+        """Exact products of code arrays, in accumulator units (int64, or Python ints when wide).
+
+        Every kind's product is bilinear in integer images of its operands (a decoded, shifted weight times a
+        decoded, shifted activation); the hardware computes the same number with shifts and adders.
+        """
+        w, x = self._codes(w, x)
+        dt = int_dtype(self.product_bits)
+        a = np.asarray(self.weight_ints(w, mode), dtype=dt)
+        b = np.asarray(self.act_ints(x), dtype=dt)
+        return np.asarray(a * b, dtype=dt)
 
     @property
     def w_bits(self) -> int:
@@ -160,19 +176,19 @@ class FixedMac(MacUnit):
     def acc_frac_bits(self) -> int:
         return 0
 
-    def product(self, w, x, mode=None) -> np.ndarray:
-        w, x = self._codes(w, x)
-        dt = int_dtype(self.product_bits)
-        return _signed_int(w, self.w_bits, dt) * _signed_int(x, self.x_bits, dt)
+    def weight_ints(self, w, mode=None) -> np.ndarray:
+        return _signed_int(as_code_array(w, self.w_bits, "w"), self.w_bits, np.dtype(np.int64))
+
+    def act_ints(self, x) -> np.ndarray:
+        return _signed_int(as_code_array(x, self.x_bits, "x"), self.x_bits, np.dtype(np.int64))
 
 
-def _sp2_terms_product(fmt: SP2, w: np.ndarray, xi: np.ndarray, shift_to: int) -> np.ndarray:
-    """x * (q1 + q2) * 2**shift_to as two shifts and an add (shift_to >= every e)."""
+def _sp2_ints(fmt: SP2, w: np.ndarray, shift_to: int) -> np.ndarray:
+    """(q1 + q2) * 2**shift_to as an integer (shift_to >= every e): what x is multiplied by with two shifts."""
     sign, e1, e2 = fmt.terms(w)
-    dt = xi.dtype
-    t1 = np.where(e1 > 0, xi * (np.ones_like(xi) << (shift_to - e1).astype(dt)), 0)
-    t2 = np.where(e2 > 0, xi * (np.ones_like(xi) << (shift_to - e2).astype(dt)), 0)
-    mag = (t1 + t2).astype(dt)
+    t1 = np.where(e1 > 0, np.left_shift(1, shift_to - e1), 0)
+    t2 = np.where(e2 > 0, np.left_shift(1, shift_to - e2), 0)
+    mag = (t1 + t2).astype(np.int64)
     return np.where(sign == 1, -mag, mag)
 
 
@@ -210,10 +226,11 @@ class SP2Mac(MacUnit):
     def product_bits(self) -> int:
         return self.x_bits + self.acc_frac_bits + 1
 
-    def product(self, w, x, mode=None) -> np.ndarray:
-        w, x = self._codes(w, x)
-        xi = _signed_int(x, self.x_bits, int_dtype(self.product_bits))
-        return _sp2_terms_product(self.w_format, w, xi, self.acc_frac_bits)
+    def weight_ints(self, w, mode=None) -> np.ndarray:
+        return _sp2_ints(self.w_format, as_code_array(w, self.w_bits, "w"), self.acc_frac_bits)
+
+    def act_ints(self, x) -> np.ndarray:
+        return _signed_int(as_code_array(x, self.x_bits, "x"), self.x_bits, np.dtype(np.int64))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -259,25 +276,30 @@ class MSQMac(MacUnit):
     def product_bits(self) -> int:
         return self.x_bits + self.acc_frac_bits + 1
 
-    def product(self, w, x, mode=None) -> np.ndarray:
+    def weight_ints(self, w, mode=None) -> np.ndarray:
         if mode is None:
             raise ValueError("the msq MAC needs mode (1: SP2 row, 0: fixed-point row)")
-        w, x, mode = np.broadcast_arrays(*self._codes(w, x), np.asarray(mode))
+        w, mode = np.broadcast_arrays(as_code_array(w, self.w_bits, "w"), np.asarray(mode))
         if not np.isin(mode, (0, 1)).all():
             raise ValueError("mode must be 0 (fixed) or 1 (SP2)")
-        dt = int_dtype(self.product_bits)
-        xi = _signed_int(x, self.x_bits, dt)
-        sp2 = _sp2_terms_product(self.w_format, w, xi, self.acc_frac_bits)
-        fixed = _signed_int(w, self.w_bits, dt) * xi * (1 << (self.acc_frac_bits - (self.w_bits - 1)))
-        return np.where(mode == 1, sp2, fixed).astype(dt)
+        sp2 = _sp2_ints(self.w_format, w, self.acc_frac_bits)
+        fixed = _signed_int(w, self.w_bits, np.dtype(np.int64)) << (self.acc_frac_bits - (self.w_bits - 1))
+        return np.where(mode == 1, sp2, fixed)
+
+    def act_ints(self, x) -> np.ndarray:
+        return _signed_int(as_code_array(x, self.x_bits, "x"), self.x_bits, np.dtype(np.int64))
 
 
-def _posit_significand(fmt: Posit, codes: np.ndarray, dt: np.dtype):
-    """Sign, scale + max_scale (>= 0), significand 2**FB + frac, NaR flag: a posit decoder's outputs."""
+def _posit_ints(fmt: Posit, codes: np.ndarray) -> np.ndarray:
+    """+-S << (scale + max_scale), S = 2**FB + frac: a posit decoder's sign, significand and shift in one
+    integer, value * 2**(max_scale + FB). Zero and NaR give 0 (NaR is flagged separately)."""
     f = fmt.fields(codes)
-    sig = np.where(f.is_zero | f.is_nar, 0, (1 << fmt.frac_bits) + f.frac).astype(dt)
-    shift = np.where(f.is_zero | f.is_nar, 0, f.scale + fmt.max_scale).astype(dt)
-    return f.sign, shift, sig, f.is_nar
+    special = f.is_zero | f.is_nar
+    sig = np.where(special, 0, (1 << fmt.frac_bits) + f.frac)
+    shift = np.where(special, 0, f.scale + fmt.max_scale)
+    dt = int_dtype(fmt.frac_bits + 2 * fmt.max_scale + 2)
+    mag = np.asarray(sig.astype(dt) * (np.ones_like(sig, dtype=dt) << shift.astype(dt)), dtype=dt)
+    return np.where(f.sign == 1, -mag, mag).astype(dt)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -321,13 +343,11 @@ class PositFixpMac(MacUnit):
         w, x = self._codes(w, x)
         return w == self.w_format.nar_code
 
-    def product(self, w, x, mode=None) -> np.ndarray:
-        w, x = self._codes(w, x)
-        dt = int_dtype(self.product_bits)
-        sign, shift, sig, _ = _posit_significand(self.w_format, w, dt)
-        # np.asarray keeps 0-d results arrays of dt: scalar Python ints wider than int64 stay exact
-        mag = np.asarray((_signed_int(x, self.x_bits, dt) * sig) * (np.ones_like(sig) << shift), dtype=dt)
-        return np.where(sign == 1, -mag, mag).astype(dt)
+    def weight_ints(self, w, mode=None) -> np.ndarray:
+        return _posit_ints(self.w_format, as_code_array(w, self.w_bits, "w"))
+
+    def act_ints(self, x) -> np.ndarray:
+        return _signed_int(as_code_array(x, self.x_bits, "x"), self.x_bits, np.dtype(np.int64))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -384,13 +404,11 @@ class PositQuireMac(MacUnit):
         w, x = self._codes(w, x)
         return (w == self.w_format.nar_code) | (x == self.x_format.nar_code)
 
-    def product(self, w, x, mode=None) -> np.ndarray:
-        w, x = self._codes(w, x)
-        dt = int_dtype(self.product_bits)
-        sw, shw, sigw, _ = _posit_significand(self.w_format, w, dt)
-        sx, shx, sigx, _ = _posit_significand(self.x_format, x, dt)
-        mag = np.asarray((sigw * sigx) * (np.ones_like(sigw) << (shw + shx)), dtype=dt)
-        return np.where(sw != sx, -mag, mag).astype(dt)
+    def weight_ints(self, w, mode=None) -> np.ndarray:
+        return _posit_ints(self.w_format, as_code_array(w, self.w_bits, "w"))
+
+    def act_ints(self, x) -> np.ndarray:
+        return _posit_ints(self.x_format, as_code_array(x, self.x_bits, "x"))
 
     def read_out(self, acc: int, nar: bool = False) -> int:
         """The quire rounded to a posit code (NaR when the sticky flag is set)."""
