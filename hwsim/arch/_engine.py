@@ -1,0 +1,211 @@
+"""The block-sparse GEMM engine's contract: configuration, timing constants and memory layout.
+
+Both the cycle model (`hwsim.sim`) and the RTL (`hwsim.rtl.BlockSparseGemm`) are built from this module, so
+they cannot drift apart on what a tile, a token or a memory word is. docs/engine.md explains the timing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..formats._base import check_int
+from ..mac import MacUnit
+
+# Cycles from issuing a token (addresses to the index and weight memories) to its operands reaching PE(0, 0):
+# one cycle for the block-index read (whose data forms the X address), one for the X read.
+ENGINE_PIPE = 2
+MAX_ARRAY = 256
+
+
+def ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EngineConfig:
+    """An output-stationary ``rows`` x ``cols`` array of ``mac`` PEs streaming ``block_k``-deep K-blocks.
+
+    ``block_n`` is the pruning block's width in N. The engine skips a K-block for an output tile when every
+    pruning block under the tile's ``cols`` columns is zero, so ``block_n`` must divide ``cols`` (a tile spans
+    several block columns) or be a multiple of it (a block column spans several tiles).
+    """
+
+    rows: int
+    cols: int
+    block_k: int
+    block_n: int
+    mac: MacUnit
+
+    def __post_init__(self) -> None:
+        check_int("rows", self.rows, 1, MAX_ARRAY)
+        check_int("cols", self.cols, 1, MAX_ARRAY)
+        check_int("block_k", self.block_k, 1, 1 << 16)
+        check_int("block_n", self.block_n, 1, 1 << 16)
+        if self.cols % self.block_n and self.block_n % self.cols:
+            raise ValueError(
+                f"block_n={self.block_n} cannot be mapped onto cols={self.cols}: one must divide the other"
+            )
+        if not isinstance(self.mac, MacUnit):
+            raise TypeError(f"mac must be a hwsim.mac.MacUnit, not {self.mac!r}")
+
+    @property
+    def gap(self) -> int:
+        """Idle issue cycles between two tiles: the next tile's clear must not reach a row before that row
+        of the previous tile is drained (>= cols - 1), and drains must not collide (>= rows - 1)."""
+        return max(self.rows, self.cols) - 1
+
+    @property
+    def drain_delay(self) -> int:
+        """Cycles from a tile's last token to draining its row 0: the token reaches PE(i, cols-1) after
+        ENGINE_PIPE + i + cols - 1 cycles and the MAC needs its latency to add it."""
+        return ENGINE_PIPE + self.cols - 1 + self.mac.latency
+
+
+@dataclass(frozen=True, slots=True)
+class GemmShape:
+    """Problem size and its tiling on an engine (K padded to whole K-blocks, M and N to whole tiles)."""
+
+    m: int
+    k: int
+    n: int
+    m_tiles: int
+    n_tiles: int
+    k_blocks: int
+    n_blocks: int  # pruning block columns
+
+    @classmethod
+    def of(cls, cfg: EngineConfig, m: int, k: int, n: int) -> GemmShape:
+        m, k, n = (check_int(name, v, 1, 1 << 24) for name, v in (("m", m), ("k", k), ("n", n)))
+        return cls(m, k, n, ceil_div(m, cfg.rows), ceil_div(n, cfg.cols), ceil_div(k, cfg.block_k),
+                   ceil_div(n, cfg.block_n))
+
+
+def check_block_mask(cfg: EngineConfig, shape: GemmShape, mask) -> np.ndarray:
+    """A (k_blocks, n_blocks) boolean array: True where a pruning block is kept."""
+    arr = np.asarray(mask)
+    want = (shape.k_blocks, shape.n_blocks)
+    if arr.shape != want:
+        raise ValueError(f"block mask has shape {arr.shape}, but W {shape.k}x{shape.n} in "
+                         f"{cfg.block_k}x{cfg.block_n} blocks needs {want}")
+    if arr.dtype != bool:
+        if not np.isin(arr, (0, 1)).all():
+            raise ValueError("block mask must hold booleans (or 0/1)")
+        arr = arr.astype(bool)
+    return arr
+
+
+def tile_occupancy(cfg: EngineConfig, shape: GemmShape, mask: np.ndarray) -> np.ndarray:
+    """(k_blocks, n_tiles) booleans: whether the engine streams K-block kb for the tiles of column nt."""
+    lo = (np.arange(shape.n_tiles) * cfg.cols) // cfg.block_n  # first block column under each tile
+    hi = np.minimum(((np.arange(shape.n_tiles) + 1) * cfg.cols - 1) // cfg.block_n, shape.n_blocks - 1)
+    counts = np.cumsum(np.concatenate([np.zeros((shape.k_blocks, 1), int), mask.astype(int)], axis=1), axis=1)
+    return (counts[:, hi + 1] - counts[:, lo]) > 0
+
+
+@dataclass(frozen=True, slots=True)
+class BlockSparseLayout:
+    """The engine's compressed weight layout (BSR over tile-blocks of block_k x cols).
+
+    For tile column nt, stored blocks ``q`` in ``ptr[nt] .. ptr[nt+1]-1`` hold K-blocks ``idx[q]`` (ascending);
+    weight word ``q * block_k + kk`` holds row ``idx[q] * block_k + kk`` of W under the tile's columns.
+    """
+
+    ptr: np.ndarray  # (n_tiles + 1,)
+    idx: np.ndarray  # (stored blocks,) K-block index of each stored tile-block
+
+    @classmethod
+    def of(cls, occupancy: np.ndarray) -> BlockSparseLayout:
+        ptr = np.concatenate([[0], np.cumsum(occupancy.sum(axis=0))]).astype(np.int64)
+        idx = np.nonzero(occupancy.T)[1].astype(np.int64)  # by tile column, then ascending K-block
+        return cls(ptr, idx)
+
+    @property
+    def stored_blocks(self) -> int:
+        return int(self.ptr[-1])
+
+
+def pack_lanes(values: np.ndarray, bits: int) -> list[int]:
+    """Pack each row of an integer array into one word: lane j in bits [j*bits, (j+1)*bits)."""
+    mask = (1 << bits) - 1
+    words = []
+    for row in np.asarray(values):
+        word = 0
+        for j, v in enumerate(row):
+            word |= (int(v) & mask) << (j * bits)
+        words.append(word)
+    return words
+
+
+def unpack_lanes(words, lanes: int, bits: int, signed: bool = True) -> np.ndarray:
+    """Inverse of `pack_lanes` (two's complement lanes when ``signed``); Python ints for wide lanes."""
+    mask, half = (1 << bits) - 1, 1 << (bits - 1)
+    out = np.empty((len(words), lanes), dtype=object if bits > 63 else np.int64)
+    for r, word in enumerate(words):
+        for j in range(lanes):
+            v = (int(word) >> (j * bits)) & mask
+            out[r, j] = v - (1 << bits) if signed and v >= half else v
+    return out
+
+
+def element_mask(cfg: EngineConfig, shape: GemmShape, mask: np.ndarray) -> np.ndarray:
+    """(k, n) booleans: the pruning block mask expanded to W's elements."""
+    full = np.repeat(np.repeat(mask, cfg.block_k, axis=0), cfg.block_n, axis=1)
+    return full[: shape.k, : shape.n]
+
+
+@dataclass(frozen=True, slots=True)
+class EngineImages:
+    """Memory contents a test bench loads into the engine (words as Python ints, lane 0 in the LSBs).
+
+    xmem[mt * Kp + k]:  X[mt*rows + i, k] in lane i (Kp = k_blocks * block_k; padding is 0)
+    wmem[q * block_k + kk]: W[idx[q]*block_k + kk, nt*cols + j] in lane j, pruned elements 0
+    idx[q], ptr[nt]: `BlockSparseLayout`; mode[nt]: MSQ per-column modes in lane j; bias[nt]: per column
+    Y comes back as ymem[(mt * n_tiles + nt) * rows + i] with Y[mt*rows + i, nt*cols + j] in lane j.
+    """
+
+    shape: GemmShape
+    layout: BlockSparseLayout
+    xmem: list[int]
+    wmem: list[int]
+    mode: list[int]
+    bias: list[int]
+
+
+def engine_images(cfg: EngineConfig, x_codes, w_codes, mask, modes=None, bias=None) -> EngineImages:
+    """Pack X (m x k codes), W (k x n codes), the block mask, MSQ column modes and bias (accumulator units)."""
+    x = np.asarray(x_codes)
+    w = np.asarray(w_codes)
+    if x.ndim != 2 or w.ndim != 2 or x.shape[1] != w.shape[0]:
+        raise ValueError(f"X {x.shape} and W {w.shape} do not chain into a GEMM")
+    shape = GemmShape.of(cfg, x.shape[0], x.shape[1], w.shape[1])
+    mask = check_block_mask(cfg, shape, mask)
+    layout = BlockSparseLayout.of(tile_occupancy(cfg, shape, mask))
+    r, c, bk = cfg.rows, cfg.cols, cfg.block_k
+    kp = shape.k_blocks * bk
+    xp = np.zeros((shape.m_tiles * r, kp), dtype=np.int64)
+    xp[: shape.m, : shape.k] = x
+    wp = np.zeros((kp, shape.n_tiles * c), dtype=np.int64)
+    wp[: shape.k, : shape.n] = np.where(element_mask(cfg, shape, mask), w, 0)
+    # X words: for each M tile, one word per k holding the tile's rows
+    xmem = pack_lanes(xp.reshape(shape.m_tiles, r, kp).transpose(0, 2, 1).reshape(-1, r), cfg.mac.x_bits)
+    w_rows = []
+    for nt in range(shape.n_tiles):
+        for q in range(layout.ptr[nt], layout.ptr[nt + 1]):
+            kb = layout.idx[q]
+            w_rows.append(wp[kb * bk : (kb + 1) * bk, nt * c : (nt + 1) * c])
+    wmem = pack_lanes(np.concatenate(w_rows) if w_rows else np.zeros((0, c), np.int64), cfg.mac.w_bits)
+    modes_p = np.zeros(shape.n_tiles * c, dtype=np.int64)
+    if cfg.mac.has_mode:
+        if modes is None:
+            raise ValueError("an msq engine needs modes: one per output column (1 = SP2, 0 = fixed)")
+        modes_p[: shape.n] = np.asarray(modes, dtype=np.int64)
+    bias_p = np.zeros(shape.n_tiles * c, dtype=object)
+    if bias is not None:
+        bias_p[: shape.n] = [int(b) for b in np.asarray(bias).ravel()]
+    return EngineImages(
+        shape=shape, layout=layout, xmem=xmem, wmem=wmem,
+        mode=pack_lanes(modes_p.reshape(shape.n_tiles, c), 1),
+        bias=pack_lanes(bias_p.reshape(shape.n_tiles, c), cfg.mac.acc_bits),
+    )

@@ -1,0 +1,119 @@
+"""Cycle-level model of the block-sparse GEMM engine: exact cycles from the block structure, exact outputs.
+
+The timing comes from the engine's schedule (docs/engine.md), computed per tile column from the block
+occupancy: its cost grows with tiles and blocks, never with cycles x PEs. `step_gemm` (hwsim.sim._stepper)
+replays the same schedule register by register for small cases, and the RTL parity tests hold both to the
+hardware.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..arch import EngineConfig, GemmShape, check_block_mask, element_mask, tile_occupancy
+from ..mac._arith import dot_saturate, int_dtype, saturate, wrap
+
+
+@dataclass(frozen=True)
+class GemmTiming:
+    """Cycle count of one GEMM, from start to done, and where the cycles went."""
+
+    shape: GemmShape
+    cycles: int
+    tile_tokens: np.ndarray  # (n_tiles,) issue cycles per tile of each tile column: max(block_k * blocks, 1)
+    tile_blocks: np.ndarray  # (n_tiles,) K-blocks streamed per tile column
+    macs: int  # multiply-accumulates the pruned GEMM needs (M x kept W elements)
+    pes: int
+    gap: int  # idle issue cycles between tiles
+
+    @property
+    def tiles(self) -> int:
+        return self.shape.m_tiles * self.shape.n_tiles
+
+    @property
+    def ideal_cycles(self) -> float:
+        """MACs / PEs: the cycles of a perfect engine that wastes no PE and no cycle."""
+        return self.macs / self.pes
+
+    @property
+    def utilization(self) -> float:
+        """Fraction of PE-cycles doing a needed MAC."""
+        return self.ideal_cycles / self.cycles
+
+    @property
+    def stream_cycles(self) -> int:
+        """Cycles spent issuing K-steps (the rest is tile gaps, pipeline fill and the final drain)."""
+        return int(self.shape.m_tiles * self.tile_tokens.sum())
+
+    def tile_table(self):
+        """Per-tile breakdown as a pandas DataFrame: tile, m/n tile, first issue cycle, tokens, K-blocks."""
+        import pandas as pd
+
+        return pd.DataFrame(tile_schedule(self))
+
+
+def tile_schedule(t: GemmTiming) -> dict[str, np.ndarray]:
+    """Issue schedule of every tile (M tiles outer, N tiles inner), as columns; the first token is cycle 1."""
+    mt, nt = np.divmod(np.arange(t.tiles), t.shape.n_tiles)
+    tokens = t.tile_tokens[nt]
+    start = 1 + np.concatenate([[0], np.cumsum(tokens + t.gap)[:-1]])
+    return {"tile": np.arange(t.tiles), "m_tile": mt, "n_tile": nt, "first_issue": start, "tokens": tokens,
+            "k_blocks": t.tile_blocks[nt]}
+
+
+def gemm_timing(cfg: EngineConfig, m: int, k: int, n: int, mask=None) -> GemmTiming:
+    """Exact start-to-done cycles of Y[m, n] = X[m, k] W[k, n] with W's kept blocks given by ``mask``
+    (shape (ceil(k / block_k), ceil(n / block_n)); None = dense)."""
+    shape = GemmShape.of(cfg, m, k, n)
+    mask = np.ones((shape.k_blocks, shape.n_blocks), bool) if mask is None else check_block_mask(cfg, shape, mask)
+    blocks = tile_occupancy(cfg, shape, mask).sum(axis=0)
+    tokens = np.maximum(blocks * cfg.block_k, 1)  # an empty tile column still issues one clear token
+    tiles = shape.m_tiles * shape.n_tiles
+    last_issue = shape.m_tiles * int(tokens.sum()) + (tiles - 1) * cfg.gap  # first issue is cycle 1
+    cycles = last_issue + cfg.drain_delay + cfg.rows  # done rises with the last tile's last row written
+    macs = shape.m * int(element_mask(cfg, shape, mask).sum())
+    return GemmTiming(shape, cycles, tokens, blocks, macs, cfg.rows * cfg.cols, cfg.gap)
+
+
+def dense_cycles(cfg: EngineConfig, m: int, k: int, n: int) -> int:
+    """Closed form of a dense GEMM: every tile streams all of K (padded to whole K-blocks)."""
+    mt, nt, kp = -(-m // cfg.rows), -(-n // cfg.cols), -(-k // cfg.block_k) * cfg.block_k
+    return mt * nt * kp + (mt * nt - 1) * cfg.gap + cfg.drain_delay + cfg.rows
+
+
+def gemm_outputs(cfg: EngineConfig, x_codes, w_codes, mask=None, modes=None, bias=None) -> np.ndarray:
+    """Y as accumulator integers (m x n), exactly as the engine's MACs leave it: pruned weights are zero,
+    products accumulate in ascending k, with the MAC's wrap or saturation; bias (accumulator units) is added
+    once at drain with the same overflow rule."""
+    unit = cfg.mac
+    x = np.asarray(x_codes)
+    w = np.asarray(w_codes)
+    if x.ndim != 2 or w.ndim != 2 or x.shape[1] != w.shape[0]:
+        raise ValueError(f"X {x.shape} and W {w.shape} do not chain into a GEMM")
+    shape = GemmShape.of(cfg, x.shape[0], x.shape[1], w.shape[1])
+    if mask is not None:
+        w = np.where(element_mask(cfg, shape, check_block_mask(cfg, shape, mask)), w, 0)
+    if unit.has_mode:
+        if modes is None:
+            raise ValueError("an msq engine needs modes: one per output column (1 = SP2, 0 = fixed)")
+        wi = unit.weight_ints(w, np.broadcast_to(np.asarray(modes), w.shape))
+    else:
+        wi = unit.weight_ints(w)
+    xi = unit.act_ints(x)
+    dt = int_dtype(unit.acc_bits)
+    if unit.overflow == "wrap":
+        if dt == object:
+            acc = wrap(xi.astype(object) @ np.asarray(wi, dtype=object), unit.acc_bits)
+        else:
+            with np.errstate(over="ignore"):  # int64 matmul wraps modulo 2**64; 2**acc_bits divides that
+                acc = wrap(xi.astype(np.int64) @ np.asarray(wi, dtype=np.int64), unit.acc_bits)
+    else:
+        products = xi[:, :, None].astype(dt) * np.asarray(wi, dtype=dt)[None, :, :]
+        acc = dot_saturate(np.moveaxis(products, 1, 2), unit.acc_bits)
+    if bias is not None:
+        b = np.asarray(bias).astype(dt)
+        total = acc.astype(object) + b.astype(object) if dt == object else acc + b
+        acc = wrap(total, unit.acc_bits) if unit.overflow == "wrap" else saturate(total, unit.acc_bits)
+    return acc
