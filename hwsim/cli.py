@@ -132,6 +132,69 @@ def _cmd_rtl_export(args: argparse.Namespace) -> None:
     print(f"wrote {out / (top + '.v')} and {top}.json")
 
 
+def _parse_pair(text: str, option: str) -> tuple[int, int]:
+    """``"32x16"`` -> (32, 16), or a one-line error naming the option."""
+    a, sep, b = text.lower().partition("x")
+    try:
+        if not sep:
+            raise ValueError
+        return int(a), int(b)
+    except ValueError:
+        raise UsageError(f"{option} must look like AxB, e.g. 32x32, not {text!r}") from None
+
+
+def _cmd_gemm(args: argparse.Namespace) -> None:
+    import json
+
+    from .arch import EngineConfig, GemmShape
+    from .mac import make_mac
+    from .sim import gemm_timing, random_block_mask, scalesim_cycles
+
+    rows, cols = _parse_pair(args.array, "--array")
+    if args.scalesim_compat:
+        if args.density != 1.0:
+            raise UsageError("--scalesim-compat models dense GEMMs: leave --density at 1")
+        s = scalesim_cycles(args.m, args.k, args.n, rows, cols, args.dataflow)
+        result = {"mode": "scalesim-compat", "dataflow": s.dataflow, "cycles": s.cycles, "dense_cycles": s.cycles,
+                  "macs": s.macs, "utilization": s.utilization, "folds": s.folds, "cycles_per_fold": s.cycles_per_fold}
+        if args.json:
+            print(json.dumps(result))
+        else:
+            print(f"GEMM {args.m}x{args.k}x{args.n} on a {rows}x{cols} array, SCALE-Sim v3 {s.dataflow} dataflow (dense)")
+            print(f"  compute cycles  {s.cycles}  ({s.folds} folds x {s.cycles_per_fold} cycles - 1)")
+            print(f"  utilization     {100 * s.utilization:.2f} %")
+        return
+    if args.dataflow != "os":
+        raise UsageError("the block-sparse engine is output-stationary: --dataflow ws/is needs --scalesim-compat")
+    bk, bn = _parse_pair(args.block, "--block") if args.block else (cols, cols)
+    cfg = EngineConfig(rows=rows, cols=cols, block_k=bk, block_n=bn,
+                       mac=make_mac(args.mac, **_parse_params(args.param)))
+    shape = GemmShape.of(cfg, args.m, args.k, args.n)
+    mask = random_block_mask(shape.k_blocks, shape.n_blocks, args.density, args.seed)
+    t = gemm_timing(cfg, args.m, args.k, args.n, mask)
+    dense = gemm_timing(cfg, args.m, args.k, args.n)
+    kept = float(mask.mean()) if mask.size else 0.0
+    result = {
+        "mode": "block-sparse", "m": args.m, "k": args.k, "n": args.n, "array": [rows, cols], "block": [bk, bn],
+        "mac": cfg.mac.kind, "mac_params": cfg.mac.params(), "density": kept, "seed": args.seed,
+        "cycles": t.cycles, "dense_cycles": dense.cycles, "ideal_cycles": t.ideal_cycles, "macs": t.macs,
+        "utilization": t.utilization, "speedup": dense.cycles / t.cycles,
+        "ideal_speedup": (1 / kept) if kept else None, "tiles": t.tiles,
+        "stream_cycles": t.stream_cycles,
+    }
+    if args.json:
+        print(json.dumps(result))
+        return
+    print(f"GEMM {args.m}x{args.k}x{args.n} on a {rows}x{cols} {cfg.mac.kind} array, {bk}x{bn} blocks, "
+          f"{kept:.3f} of {mask.size} blocks kept (seed {args.seed})")
+    ideal = f"{1 / kept:.2f}x" if kept else "inf"
+    print(f"  cycles          {t.cycles}")
+    print(f"  dense cycles    {dense.cycles}   speedup {dense.cycles / t.cycles:.2f}x (ideal 1/density {ideal})")
+    print(f"  ideal cycles    {t.ideal_cycles:.0f}   (MACs / PEs)")
+    print(f"  MACs            {t.macs}")
+    print(f"  utilization     {100 * t.utilization:.1f} %   ({t.tiles} tiles, {t.stream_cycles} streaming cycles)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="hwsim", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -167,6 +230,23 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("-o", "--output", type=Path, required=True, help="folder for <top>.v and <top>.json")
     export.add_argument("--name", help="top module name (default mac_<kind>)")
     export.set_defaults(func=_cmd_rtl_export)
+
+    gemm = sub.add_parser("gemm", help="simulate one block-sparse GEMM on the engine (cycle-exact)")
+    gemm.add_argument("--m", type=int, required=True)
+    gemm.add_argument("--k", type=int, required=True)
+    gemm.add_argument("--n", type=int, required=True)
+    gemm.add_argument("--array", default="32x32", metavar="RxC", help="PE array rows x columns (default 32x32)")
+    gemm.add_argument("--block", metavar="BKxBN", help="pruning block, K x N (default CxC)")
+    gemm.add_argument("--density", type=float, default=1.0, help="fraction of blocks kept (default 1)")
+    gemm.add_argument("--mac", default="fixed", choices=MAC_KINDS, help="MAC kind of the PEs (default fixed)")
+    gemm.add_argument("--param", action="append", metavar="K=V", help="a MAC parameter, repeatable")
+    gemm.add_argument("--dataflow", default="os", choices=("os", "ws", "is"),
+                      help="os for the engine; ws/is only with --scalesim-compat")
+    gemm.add_argument("--scalesim-compat", action="store_true",
+                      help="dense compute cycles exactly as SCALE-Sim v3 reports them")
+    gemm.add_argument("--seed", type=int, default=0, help="seed of the random block mask")
+    gemm.add_argument("--json", action="store_true", help="print one JSON object")
+    gemm.set_defaults(func=_cmd_gemm)
 
     demo = sub.add_parser("demo", help="the main job on an embedded default; writes a report")
     demo.add_argument("--out", type=Path, default=Path("out/demo"), help="report folder (default out/demo)")

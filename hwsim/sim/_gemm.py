@@ -73,7 +73,10 @@ def gemm_timing(cfg: EngineConfig, m: int, k: int, n: int, mask=None) -> GemmTim
     tiles = shape.m_tiles * shape.n_tiles
     last_issue = shape.m_tiles * int(tokens.sum()) + (tiles - 1) * cfg.gap  # first issue is cycle 1
     cycles = last_issue + cfg.drain_delay + cfg.rows  # done rises with the last tile's last row written
-    macs = shape.m * int(element_mask(cfg, shape, mask).sum())
+    # kept W elements, counted per block (edge blocks are clipped to K and N): O(blocks), not O(K N)
+    block_rows = np.minimum(cfg.block_k, shape.k - np.arange(shape.k_blocks) * cfg.block_k)
+    block_cols = np.minimum(cfg.block_n, shape.n - np.arange(shape.n_blocks) * cfg.block_n)
+    macs = shape.m * int(block_rows @ mask.astype(np.int64) @ block_cols)
     return GemmTiming(shape, cycles, tokens, blocks, macs, cfg.rows * cfg.cols, cfg.gap)
 
 
@@ -117,3 +120,17 @@ def gemm_outputs(cfg: EngineConfig, x_codes, w_codes, mask=None, modes=None, bia
         total = acc.astype(object) + b.astype(object) if dt == object else acc + b
         acc = wrap(total, unit.acc_bits) if unit.overflow == "wrap" else saturate(total, unit.acc_bits)
     return acc
+
+
+def random_block_mask(k_blocks: int, n_blocks: int, density: float, rng: np.random.Generator | int = 0
+                      ) -> np.ndarray:
+    """A (k_blocks, n_blocks) mask keeping exactly round(density x blocks) blocks, chosen uniformly."""
+    if isinstance(density, bool) or not isinstance(density, (int, float, np.floating)):
+        raise TypeError(f"density must be a number, not {density!r}")
+    if not 0.0 <= float(density) <= 1.0:
+        raise ValueError(f"density must lie in [0, 1], not {density!r}")
+    rng = np.random.default_rng(rng)
+    total = k_blocks * n_blocks
+    mask = np.zeros(total, dtype=bool)
+    mask[rng.choice(total, round(float(density) * total), replace=False)] = True
+    return mask.reshape(k_blocks, n_blocks)

@@ -1,0 +1,168 @@
+"""Tier 1: the engine model. Timing properties and closed forms; outputs against the MAC's own dot product."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hwsim.arch import EngineConfig, GemmShape, engine_images, tile_occupancy, unpack_lanes
+from hwsim.mac import MAC_KINDS, make_mac
+from hwsim.sim import dense_cycles, gemm_outputs, gemm_timing, random_block_mask
+
+SMALL_MACS = {
+    "fixed": dict(w_bits=4, x_bits=6),
+    "sp2": dict(w_bits=4, x_bits=6),
+    "msq": dict(w_bits=4, x_bits=6),
+    "posit_fixp": dict(n=4, es=1, x_bits=6),
+    "posit_quire": dict(n=4, es=1),
+}
+
+
+def _cfg(r=4, c=4, bk=4, bn=4, kind="fixed", **mac):
+    return EngineConfig(rows=r, cols=c, block_k=bk, block_n=bn, mac=make_mac(kind, **(mac or SMALL_MACS[kind])))
+
+
+engines = st.builds(
+    lambda r, c, bk, ratio, up: EngineConfig(rows=r, cols=c, block_k=bk, block_n=c * ratio if up else max(
+        1, c // ratio) if c % ratio == 0 else c, mac=make_mac("fixed", w_bits=4, x_bits=4)),
+    st.integers(1, 8), st.integers(1, 8), st.integers(1, 8), st.sampled_from([1, 2, 4]), st.booleans(),
+)
+sizes = st.tuples(st.integers(1, 40), st.integers(1, 40), st.integers(1, 40))
+
+
+@given(engines, sizes)
+def test_dense_cycles_equal_the_closed_form(cfg, mkn):
+    m, k, n = mkn
+    t = gemm_timing(cfg, m, k, n)
+    mt, nt, kp = -(-m // cfg.rows), -(-n // cfg.cols), -(-k // cfg.block_k) * cfg.block_k
+    p = mt * nt
+    assert t.cycles == dense_cycles(cfg, m, k, n)
+    assert t.cycles == p * kp + (p - 1) * (max(cfg.rows, cfg.cols) - 1) + (2 + cfg.cols - 1 + 2) + cfg.rows
+
+
+@given(engines, sizes, st.data())
+def test_cycles_never_drop_when_a_block_is_added(cfg, mkn, data):
+    m, k, n = mkn
+    shape = GemmShape.of(cfg, m, k, n)
+    mask = data.draw(st.lists(st.booleans(), min_size=shape.k_blocks * shape.n_blocks,
+                              max_size=shape.k_blocks * shape.n_blocks))
+    mask = np.array(mask, bool).reshape(shape.k_blocks, shape.n_blocks)
+    before = gemm_timing(cfg, m, k, n, mask)
+    zeros = np.argwhere(~mask)
+    if len(zeros):
+        kb, bc = zeros[data.draw(st.integers(0, len(zeros) - 1))]
+        mask[kb, bc] = True
+        after = gemm_timing(cfg, m, k, n, mask)
+        assert after.cycles >= before.cycles
+        assert after.macs > before.macs
+    assert before.cycles <= dense_cycles(cfg, m, k, n)
+    assert 0 <= before.utilization <= 1
+
+
+def test_a_zero_tile_block_costs_no_stream_cycles():
+    cfg = _cfg(r=2, c=2, bk=3, bn=2)
+    mask = np.ones((4, 3), bool)
+    mask[1, 0] = False  # one K-block of tile column 0
+    t, dense = gemm_timing(cfg, 2, 12, 6, mask), gemm_timing(cfg, 2, 12, 6)
+    assert dense.cycles - t.cycles == cfg.block_k
+    assert t.tile_blocks.tolist() == [3, 4, 4]
+
+
+def test_block_n_smaller_than_cols_skips_only_when_every_block_under_the_tile_is_zero():
+    cfg = _cfg(r=2, c=4, bk=2, bn=2)  # a tile spans two block columns
+    shape = GemmShape.of(cfg, 2, 4, 8)
+    mask = np.array([[True, False, False, False], [False, False, False, True]])
+    occ = tile_occupancy(cfg, shape, mask)
+    assert occ.tolist() == [[True, False], [False, True]]
+    wide = _cfg(r=2, c=2, bk=2, bn=4)  # a block column spans two tiles
+    occ = tile_occupancy(wide, GemmShape.of(wide, 2, 4, 8), np.array([[True, False], [False, True]]))
+    assert occ.tolist() == [[True, True, False, False], [False, False, True, True]]
+
+
+def test_empty_tile_columns_still_issue_a_clear_token():
+    cfg = _cfg(r=2, c=2, bk=2, bn=2)
+    t = gemm_timing(cfg, 3, 4, 4, np.zeros((2, 2), bool))
+    assert t.tile_tokens.tolist() == [1, 1]
+    assert t.macs == 0 and t.utilization == 0
+    assert t.cycles == 2 * 2 * 1 + 3 * cfg.gap + cfg.drain_delay + cfg.rows
+
+
+def test_tile_table_is_the_issue_schedule():
+    cfg = _cfg(r=2, c=3, bk=2, bn=3)
+    t = gemm_timing(cfg, 5, 7, 8, random_block_mask(4, 3, 0.5, 3))
+    table = t.tile_table()
+    assert len(table) == 3 * 3
+    last = table.iloc[-1]
+    assert last.first_issue + last.tokens - 1 + cfg.drain_delay + cfg.rows == t.cycles
+    assert (table.first_issue.diff().dropna() == (table.tokens + cfg.gap).shift().dropna()).all()
+
+
+@pytest.mark.parametrize("kind", MAC_KINDS)
+@pytest.mark.parametrize("overflow", ["wrap", "saturate"])
+def test_outputs_equal_the_mac_dot_product_of_the_pruned_weights(kind, overflow):
+    if kind == "posit_quire" and overflow == "saturate":
+        pytest.skip("a quire always wraps")
+    params = dict(SMALL_MACS[kind])
+    unit0 = make_mac(kind, **params)
+    cfg = _cfg(r=3, c=2, bk=2, bn=2, kind=kind, **params, acc_bits=unit0.product_bits + 2, overflow=overflow)
+    unit = cfg.mac
+    rng = np.random.default_rng(7)
+    m, k, n = 5, 9, 7
+    x = rng.integers(0, 1 << unit.x_bits, (m, k))
+    w = rng.integers(0, 1 << unit.w_bits, (k, n))
+    mask = random_block_mask(5, 4, 0.6, 1)
+    modes = rng.integers(0, 2, n) if unit.has_mode else None
+    bias = rng.integers(-50, 50, n)
+    got = gemm_outputs(cfg, x, w, mask, modes, bias)
+    keep = np.repeat(np.repeat(mask, 2, 0), 2, 1)[:k, :n]
+    wp = np.where(keep, w, 0)
+    for i in range(m):
+        for j in range(n):
+            mode = None if modes is None else np.full(k, modes[j])
+            acc = int(unit.dot(wp[:, j], x[i], mode))
+            acc = unit.accumulate(acc, int(bias[j]))
+            assert got[i, j] == acc, (i, j)
+
+
+def test_memory_images_round_trip_the_operands():
+    cfg = _cfg(r=3, c=2, bk=2, bn=2)
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 64, (4, 5))
+    w = rng.integers(0, 16, (5, 3))
+    mask = np.array([[True, False], [False, False], [True, True]])
+    img = engine_images(cfg, x, w, mask)
+    assert img.layout.ptr.tolist() == [0, 2, 3] and img.layout.idx.tolist() == [0, 2, 2]
+    xw = unpack_lanes(img.xmem, 3, 6, signed=False)  # m tile 0: words k=0..5 hold rows 0..2
+    assert xw[:5, :].T.tolist() == x[:3].tolist()
+    ww = unpack_lanes(img.wmem, 2, 4, signed=False)
+    assert ww[0].tolist() == w[0, :2].tolist() and ww[1].tolist() == w[1, :2].tolist()
+    assert ww[4].tolist() == [w[4, 2], 0]  # tile column 1, K-block 2: row 4, padded column
+
+
+@pytest.mark.parametrize(("call", "error", "message"), [
+    (lambda: _cfg(c=4, bn=3), ValueError, "block_n=3 cannot be mapped onto cols=4"),
+    (lambda: _cfg(r=0), ValueError, "rows must be >= 1, not 0"),
+    (lambda: gemm_timing(_cfg(), 0, 4, 4), ValueError, "m must be >= 1, not 0"),
+    (lambda: gemm_timing(_cfg(), 4, -1, 4), ValueError, "k must be >= 1, not -1"),
+    (lambda: gemm_timing(_cfg(), 4, 8, 8, np.ones((3, 2), bool)), ValueError, r"block mask has shape \(3, 2\)"),
+    (lambda: random_block_mask(2, 2, 1.5), ValueError, r"density must lie in \[0, 1\], not 1.5"),
+    (lambda: random_block_mask(2, 2, -0.1), ValueError, "density must lie in"),
+    (lambda: gemm_outputs(_cfg(), np.zeros((2, 3)), np.zeros((4, 2))), ValueError, "do not chain"),
+    (lambda: gemm_outputs(_cfg(kind="msq"), np.zeros((2, 3), int), np.zeros((3, 2), int)), ValueError,
+     "needs modes"),
+])
+def test_bad_input(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+@given(engines, sizes, st.floats(0, 1), st.integers(0, 10))
+def test_mac_count_is_the_kept_elements_times_m(cfg, mkn, density, seed):
+    from hwsim.arch import element_mask
+
+    m, k, n = mkn
+    shape = GemmShape.of(cfg, m, k, n)
+    mask = random_block_mask(shape.k_blocks, shape.n_blocks, density, seed)
+    assert gemm_timing(cfg, m, k, n, mask).macs == m * int(element_mask(cfg, shape, mask).sum())
