@@ -24,11 +24,11 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _util import best_time  # noqa: E402
+from _util import best_time
 
-from hwsim.arch import EngineConfig, GemmShape  # noqa: E402
-from hwsim.mac import make_mac  # noqa: E402
-from hwsim.sim import gemm_timing, random_block_mask, scalesim_cycles  # noqa: E402
+from hwsim.arch import EngineConfig, GemmShape
+from hwsim.mac import make_mac
+from hwsim.sim import gemm_timing, random_block_mask, scalesim_cycles
 
 SCALESIM_CFG = """[general]
 run_name = bench

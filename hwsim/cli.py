@@ -160,7 +160,8 @@ def _cmd_gemm(args: argparse.Namespace) -> None:
         if args.json:
             print(json.dumps(result))
         else:
-            print(f"GEMM {args.m}x{args.k}x{args.n} on a {rows}x{cols} array, SCALE-Sim v3 {s.dataflow} dataflow (dense)")
+            print(f"GEMM {args.m}x{args.k}x{args.n} on a {rows}x{cols} array, "
+                  f"SCALE-Sim v3 {s.dataflow} dataflow (dense)")
             print(f"  compute cycles  {s.cycles}  ({s.folds} folds x {s.cycles_per_fold} cycles - 1)")
             print(f"  utilization     {100 * s.utilization:.2f} %")
         return

@@ -26,7 +26,8 @@ def test_json_has_cycles_dense_cycles_macs_and_utilization(capsys):
 
 
 def test_the_same_seed_gives_the_same_mask(capsys):
-    argv = ["gemm", "--m", "32", "--k", "64", "--n", "64", "--array", "4x4", "--block", "4x4", "--density", "0.3",
+    # 4x2 blocks on 4 columns: cycles depend on where the kept blocks fall, so the seed shows
+    argv = ["gemm", "--m", "32", "--k", "64", "--n", "64", "--array", "4x4", "--block", "4x2", "--density", "0.3",
             "--json"]
     main([*argv, "--seed", "1"])
     main([*argv, "--seed", "1"])

@@ -107,7 +107,7 @@ def gemm_outputs(cfg: EngineConfig, x_codes, w_codes, mask=None, modes=None, bia
     xi = unit.act_ints(x)
     dt = int_dtype(unit.acc_bits)
     if unit.overflow == "wrap":
-        if dt == object:
+        if dt.kind == "O":
             acc = wrap(xi.astype(object) @ np.asarray(wi, dtype=object), unit.acc_bits)
         else:
             with np.errstate(over="ignore"):  # int64 matmul wraps modulo 2**64; 2**acc_bits divides that
@@ -117,7 +117,7 @@ def gemm_outputs(cfg: EngineConfig, x_codes, w_codes, mask=None, modes=None, bia
         acc = dot_saturate(np.moveaxis(products, 1, 2), unit.acc_bits)
     if bias is not None:
         b = np.asarray(bias).astype(dt)
-        total = acc.astype(object) + b.astype(object) if dt == object else acc + b
+        total = acc.astype(object) + b.astype(object) if dt.kind == "O" else acc + b
         acc = wrap(total, unit.acc_bits) if unit.overflow == "wrap" else saturate(total, unit.acc_bits)
     return acc
 
