@@ -1,0 +1,210 @@
+"""The hardware-facing graph: an ordered record of GEMM, vector and unmapped ops (numpy only, no torch).
+
+A `Workload` is what the front end captures from a torch model and what the simulator consumes. It carries
+shapes, weight tensors, block masks and number formats, and saves to a single ``.npz`` (arrays plus a JSON
+record) so a captured model can be simulated without torch.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+import numpy as np
+
+FORMAT_VERSION = 1
+OP_KINDS = ("gemm", "vector", "unmapped")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GemmOp:
+    """``count`` independent GEMMs Y[m, n] = X[m, k] W[k, n].
+
+    ``weight`` names the (k, n) weight array in `Workload.arrays` ((count, k, n) for grouped convolutions), or
+    is None when both operands are activations (attention's QK^T and AV). ``mask`` names the kept-block mask
+    ((ceil(k / bk), ceil(n / bn)) booleans) with ``block`` = (bk, bn); ``codes`` names integer weight codes in
+    ``w_format`` (a `hwsim.formats.parse_format` spec) when the weight is quantized.
+    """
+
+    name: str
+    target: str
+    role: str  # linear, conv, attn_qk, attn_av, matmul
+    m: int
+    k: int
+    n: int
+    count: int = 1
+    weight: str | None = None
+    mask: str | None = None
+    block: tuple[int, int] | None = None
+    density: float = 1.0  # fraction of weight elements kept
+    w_format: str | None = None
+    codes: str | None = None
+    row_modes: str | None = None  # MSQ: per output column 1 = SP2, 0 = fixed
+    kind: str = field(default="gemm", init=False)
+
+    @property
+    def macs(self) -> int:
+        """Dense multiply-accumulates."""
+        return self.m * self.k * self.n * self.count
+
+    @property
+    def kept_macs(self) -> float:
+        return self.macs * self.density
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VectorOp:
+    """An element-wise or reduction op on the vector unit (layer_norm, softmax, gelu, add, ...)."""
+
+    name: str
+    target: str
+    op: str
+    elements: int
+    kind: str = field(default="vector", init=False)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnmappedOp:
+    """An op the capture has no hardware mapping for, kept (with its output size) so nothing is dropped."""
+
+    name: str
+    target: str
+    elements: int
+    kind: str = field(default="unmapped", init=False)
+
+
+Op = GemmOp | VectorOp | UnmappedOp
+_OP_CLASSES = {"gemm": GemmOp, "vector": VectorOp, "unmapped": UnmappedOp}
+
+
+class Workload:
+    """An ordered, immutable record of ops plus the arrays they reference and free-form metadata."""
+
+    __slots__ = ("_arrays", "_meta", "_ops")
+
+    def __init__(self, ops: Iterable[Op], arrays: Mapping[str, np.ndarray] | None = None,
+                 meta: Mapping[str, object] | None = None) -> None:
+        self._ops = tuple(ops)
+        frozen = {}
+        for key, arr in (arrays or {}).items():
+            a = np.array(arr, copy=True)
+            a.setflags(write=False)
+            frozen[key] = a
+        self._arrays = MappingProxyType(frozen)
+        self._meta = MappingProxyType(dict(meta or {}))
+        for op in self._ops:
+            if not isinstance(op, GemmOp | VectorOp | UnmappedOp):
+                raise TypeError(f"workload ops must be GemmOp, VectorOp or UnmappedOp, not {op!r}")
+            if isinstance(op, GemmOp):
+                for ref in (op.weight, op.mask, op.codes, op.row_modes):
+                    if ref is not None and ref not in self._arrays:
+                        raise ValueError(f"op {op.name!r} refers to array {ref!r}, which the workload lacks")
+
+    @property
+    def ops(self) -> tuple[Op, ...]:
+        return self._ops
+
+    @property
+    def arrays(self) -> Mapping[str, np.ndarray]:
+        return self._arrays
+
+    @property
+    def meta(self) -> Mapping[str, object]:
+        return self._meta
+
+    def __len__(self) -> int:
+        return len(self._ops)
+
+    def __iter__(self):
+        return iter(self._ops)
+
+    def __repr__(self) -> str:
+        kinds = {k: sum(op.kind == k for op in self._ops) for k in OP_KINDS}
+        return (f"Workload({len(self)} ops: {kinds['gemm']} gemm, {kinds['vector']} vector, "
+                f"{kinds['unmapped']} unmapped; {self.total_macs / 1e9:.3f} GMAC)")
+
+    @property
+    def gemms(self) -> tuple[GemmOp, ...]:
+        return tuple(op for op in self._ops if isinstance(op, GemmOp))
+
+    @property
+    def total_macs(self) -> int:
+        """Dense MACs of every GEMM (pruning does not change this; see `kept_macs`)."""
+        return sum(op.macs for op in self.gemms)
+
+    @property
+    def kept_macs(self) -> float:
+        return sum(op.kept_macs for op in self.gemms)
+
+    def to_dataframe(self):
+        """One row per op: name, kind, target, role/op, M, K, N, count, density, format, MACs, elements."""
+        import pandas as pd
+
+        rows = []
+        for op in self._ops:
+            row = {"name": op.name, "kind": op.kind, "target": op.target}
+            if isinstance(op, GemmOp):
+                block = f"{op.block[0]}x{op.block[1]}" if op.block else ""
+                row.update(op=op.role, M=op.m, K=op.k, N=op.n, count=op.count, density=op.density, block=block,
+                           format=op.w_format or "", macs=op.macs, elements=op.m * op.n * op.count)
+            else:
+                row.update(op=getattr(op, "op", ""), elements=op.elements, macs=0)
+            rows.append(row)
+        columns = ["name", "kind", "target", "op", "M", "K", "N", "count", "density", "block", "format", "macs",
+                   "elements"]
+        return pd.DataFrame(rows).reindex(columns=columns)
+
+    # --- persistence: one .npz holding every array and the JSON record ---------------------------------
+
+    def to_json(self) -> str:
+        ops = []
+        for op in self._ops:
+            d = asdict(op)
+            ops.append(d)
+        return json.dumps({"format_version": FORMAT_VERSION, "ops": ops, "meta": dict(self._meta)})
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the workload to ``path`` (.npz), whole or not at all."""
+        from .report import write_with
+
+        path = Path(path)
+        if path.suffix != ".npz":
+            raise ValueError(f"workload file {str(path)!r} must end in .npz")
+        payload = {f"a/{k}": v for k, v in self._arrays.items()}
+        payload["workload.json"] = np.frombuffer(self.to_json().encode(), dtype=np.uint8)
+
+        def write(tmp: Path) -> None:
+            with open(tmp, "wb") as f:
+                np.savez_compressed(f, **payload)
+
+        return write_with(path, write)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Workload:
+        """Read a workload written by `save`; errors name the file and what is wrong."""
+        path = Path(path)
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                record = json.loads(bytes(data["workload.json"]).decode())
+                arrays = {k[2:]: data[k] for k in data.files if k.startswith("a/")}
+        except (OSError, ValueError, KeyError, json.JSONDecodeError) as e:
+            raise ValueError(f"{str(path)!r} is not a hwsim workload file ({e})") from None
+        if record.get("format_version") != FORMAT_VERSION:
+            raise ValueError(f"{str(path)!r} has workload format {record.get('format_version')!r}; "
+                             f"this hwsim reads {FORMAT_VERSION}")
+        ops = []
+        for i, d in enumerate(record["ops"]):
+            kind = d.pop("kind", None)
+            if kind not in _OP_CLASSES:
+                raise ValueError(f"{str(path)!r}: op {i} has unknown kind {kind!r}")
+            if d.get("block") is not None:
+                d["block"] = tuple(d["block"])
+            try:
+                ops.append(_OP_CLASSES[kind](**d))
+            except TypeError as e:
+                raise ValueError(f"{str(path)!r}: op {i}: {e}") from None
+        return cls(ops, arrays, record.get("meta", {}))
