@@ -156,7 +156,10 @@ class Workload:
             rows.append(row)
         columns = ["name", "kind", "target", "op", "M", "K", "N", "count", "density", "block", "format", "macs",
                    "elements"]
-        return pd.DataFrame(rows).reindex(columns=columns)
+        table = pd.DataFrame(rows).reindex(columns=columns)
+        for col in ("M", "K", "N", "count", "macs", "elements"):
+            table[col] = table[col].astype("Int64")  # integers with gaps for the non-GEMM rows
+        return table
 
     # --- persistence: one .npz holding every array and the JSON record ---------------------------------
 

@@ -1,0 +1,264 @@
+"""Capture a torch model into a hardware `Workload` with torch.export.
+
+The exported ATen graph is walked node by node: GEMMs (linear, addmm, mm, bmm, matmul, conv2d lowered by
+im2col, scaled_dot_product_attention as per-head QK^T and AV GEMMs around a softmax) become `GemmOp`s with
+shapes from the traced tensors; element-wise and reduction ops become `VectorOp`s; pure data-layout ops
+(views, transposes, concatenation) cost nothing on this hardware and are dropped on purpose; anything else is
+unmapped: an error listing every such op when ``strict``, else an `UnmappedOp` with its output size.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections import Counter
+
+import numpy as np
+
+from ..workload import GemmOp, UnmappedOp, VectorOp, Workload
+from ._meta import prune_info, quant_info
+
+# Element-wise and reduction ops the vector unit executes (the key is the op name without overload).
+VECTOR_OPS = {
+    "layer_norm", "native_layer_norm", "softmax", "_softmax", "log_softmax", "_log_softmax", "gelu", "relu",
+    "relu_", "silu", "sigmoid", "tanh", "hardtanh", "hardswish", "hardsigmoid", "leaky_relu", "elu", "clamp",
+    "clamp_min", "clamp_max", "add", "sub", "mul", "div", "neg", "exp", "log", "pow", "sqrt", "rsqrt",
+    "reciprocal", "abs", "mean", "sum", "amax", "max", "min", "var", "var_mean", "batch_norm",
+    "_native_batch_norm_legit_no_training", "native_batch_norm", "max_pool2d", "avg_pool2d",
+    "adaptive_avg_pool2d", "max_pool2d_with_indices", "embedding", "gather", "index", "index_select", "where",
+    "masked_fill", "cumsum", "diff", "ge", "gt", "le", "lt", "eq", "ne", "__and__", "__or__", "bitwise_and",
+    "bitwise_or", "logical_and", "logical_or", "logical_not", "erf", "addcmul", "lerp", "rms_norm",
+}
+# Data layout, shape bookkeeping and constant creation: no compute on this hardware.
+LAYOUT_OPS = {
+    "view", "_unsafe_view", "reshape", "permute", "transpose", "t", "unsqueeze", "squeeze", "flatten",
+    "unflatten", "expand", "expand_as", "contiguous", "clone", "select", "slice", "cat", "stack", "split",
+    "split_with_sizes", "unbind", "chunk", "dropout", "native_dropout", "detach", "alias", "lift_fresh_copy",
+    "_to_copy", "to", "type_as", "sym_size", "_assert_tensor_metadata", "_assert_scalar", "arange", "zeros",
+    "ones", "full", "zeros_like", "ones_like", "full_like", "new_ones", "new_zeros", "new_full", "scalar_tensor",
+    "empty", "empty_like", "copy", "copy_", "sym_constrain_range_for_size", "_local_scalar_dense", "item",
+    "getitem", "repeat", "tile", "flip", "roll", "narrow", "view_as", "align_to", "squeeze_", "unsqueeze_",
+    "_assert_async", "dim", "size", "numel",
+}
+GEMM_OPS = {"linear", "addmm", "mm", "bmm", "matmul", "conv2d", "convolution", "scaled_dot_product_attention"}
+
+
+def _op_name(target) -> str:
+    if target is operator.getitem:
+        return "getitem"
+    name = getattr(target, "__name__", str(target))
+    packet = getattr(target, "_overloadpacket", None)
+    if packet is not None:
+        name = packet.__name__
+    return name.split(".")[0]
+
+
+def _shape(node) -> tuple[int, ...]:
+    val = node.meta.get("val") if hasattr(node, "meta") else None
+    if val is None or not hasattr(val, "shape"):
+        raise ValueError(f"node {node} has no traced tensor shape")
+    return tuple(int(d) for d in val.shape)
+
+
+def _numel(node) -> int:
+    val = node.meta.get("val")
+    if isinstance(val, (list, tuple)):
+        return sum(int(math.prod(v.shape)) for v in val if hasattr(v, "shape"))
+    return int(math.prod(val.shape)) if hasattr(val, "shape") else 0
+
+
+def _module_path(node) -> str:
+    stack = node.meta.get("nn_module_stack") or {}
+    if not stack:
+        return ""
+    path = list(stack.values())[-1][0]
+    return path.replace("L['self'].", "").replace("L__self___", "")
+
+
+class _Builder:
+    def __init__(self, model, ep) -> None:
+        self.model = model
+        sig = ep.graph_signature
+        self.params = dict(sig.inputs_to_parameters)
+        self.state = ep.state_dict
+        self.prune = prune_info(model)
+        self.quant = quant_info(model)
+        self.ops: list = []
+        self.arrays: dict[str, np.ndarray] = {}
+        self.unmapped: Counter = Counter()
+
+    # --- helpers ------------------------------------------------------------------------------------
+    def param_name(self, node) -> str | None:
+        return self.params.get(getattr(node, "name", None))
+
+    def name_for(self, node, suffix: str = "") -> str:
+        path = _module_path(node)
+        return f"{path}.{node.name}{suffix}" if path else f"{node.name}{suffix}"
+
+    def weight_gemm(self, node, role: str, param: str, w_gemm: np.ndarray, m: int, k: int, n: int,
+                    count: int = 1) -> None:
+        """A GEMM whose W is a parameter; w_gemm is its (K, N) (or (groups, K, N)) view."""
+        layer = param.rsplit(".", 1)[0] if param.endswith(".weight") else param
+        wkey = f"{layer}.weight"
+        self.arrays[wkey] = w_gemm.astype(np.float32)
+        fields = dict(weight=wkey)
+        info = self.prune.get(param)
+        if info is not None:
+            fields["density"] = float(info.density)
+            if info.block_mask is not None and count == 1:
+                self.arrays[f"{layer}.mask"] = np.asarray(info.block_mask, bool)
+                fields.update(mask=f"{layer}.mask", block=tuple(int(b) for b in info.block))
+        q = self.quant.get(param)
+        if q is not None and count == 1:
+            codes = _gemm_view(np.asarray(q.codes), role)
+            self.arrays[f"{layer}.codes"] = codes.astype(np.int64)
+            fields.update(codes=f"{layer}.codes", w_format=q.scheme)
+            if q.row_modes is not None:
+                self.arrays[f"{layer}.modes"] = np.asarray(q.row_modes, np.int64)
+                fields["row_modes"] = f"{layer}.modes"
+        elif q is not None:
+            fields["w_format"] = q.scheme
+        self.ops.append(GemmOp(name=layer, target=str(node.target), role=role, m=m, k=k, n=n, count=count,
+                               **fields))
+
+    def act_gemm(self, node, role: str, m: int, k: int, n: int, count: int, suffix: str = "") -> None:
+        self.ops.append(GemmOp(name=self.name_for(node, suffix), target=str(node.target), role=role, m=m, k=k,
+                               n=n, count=count))
+
+    # --- node handlers ------------------------------------------------------------------------------
+    def linear(self, node) -> None:
+        x, w = node.args[0], node.args[1]
+        xs, out = _shape(x), _shape(node)
+        k, n = xs[-1], out[-1]
+        m = int(math.prod(xs[:-1]))
+        param = self.param_name(w)
+        if param is not None:
+            self.weight_gemm(node, "linear", param, self.state[param].detach().cpu().numpy().T, m, k, n)
+        else:
+            self.act_gemm(node, "matmul", m, k, n, 1)
+        self.bias(node, node.args[2] if len(node.args) > 2 else None, out)
+
+    def addmm(self, node) -> None:
+        bias, a, b = node.args[:3]
+        (m, k), (_, n) = _shape(a), _shape(b)
+        param = self.param_name(b)
+        if param is not None:  # e.g. GPT-2's Conv1D keeps its weight as (in, out): already the GEMM's W
+            self.weight_gemm(node, "linear", param, self.state[param].detach().cpu().numpy(), m, k, n)
+        else:
+            self.act_gemm(node, "matmul", m, k, n, 1)
+        self.bias(node, bias, _shape(node))
+
+    def bias(self, node, bias, out_shape) -> None:
+        if bias is not None:
+            self.ops.append(VectorOp(name=self.name_for(node, ".bias"), target="bias_add", op="add",
+                                     elements=int(math.prod(out_shape))))
+
+    def matmul(self, node) -> None:
+        a, b = node.args[:2]
+        sa, sb, out = _shape(a), _shape(b), _shape(node)
+        if len(sa) == 1:
+            sa = (1, *sa)
+        if len(sb) == 1:
+            sb = (*sb, 1)
+        m, k, n = sa[-2], sa[-1], sb[-1]
+        count = int(math.prod(out[:-2])) if len(out) > 2 else 1
+        param = self.param_name(b)
+        if param is not None and len(_shape(b)) == 2:
+            m = int(math.prod(sa[:-1]))
+            self.weight_gemm(node, "linear", param, self.state[param].detach().cpu().numpy(), m, k, n)
+        else:
+            self.act_gemm(node, "matmul", m, k, n, count)
+
+    def conv2d(self, node) -> None:
+        args = list(node.args) + [None] * 9
+        w, b = args[1], args[2]
+        if _op_name(node.target) == "convolution":  # (x, w, b, stride, padding, dilation, transposed, pad, groups)
+            if args[6]:
+                raise ValueError(f"transposed convolution {node.name} has no hardware mapping")
+            groups = int(args[8] or 1)
+        else:  # conv2d(x, w, b, stride, padding, dilation, groups)
+            groups = int(args[6] or 1)
+        ws, out = _shape(w), _shape(node)
+        if len(ws) != 4:
+            raise ValueError(f"only 2-D convolutions are supported, {node.name} has weight shape {ws}")
+        batch, c_out, h, wd = out
+        m = batch * h * wd
+        k = ws[1] * ws[2] * ws[3]  # in/groups * kh * kw
+        n = c_out // groups
+        param = self.param_name(w)
+        if param is not None:
+            weight = self.state[param].detach().cpu().numpy()  # (out, in/g, kh, kw)
+            gemm = weight.reshape(groups, n, k).transpose(0, 2, 1)  # (g, K, N)
+            self.weight_gemm(node, "conv", param, gemm[0] if groups == 1 else gemm, m, k, n, groups)
+        else:
+            self.act_gemm(node, "conv", m, k, n, groups)
+        self.bias(node, b, out)
+
+    def sdpa(self, node) -> None:
+        q, k, v = node.args[:3]
+        sq, sk, sv = _shape(q), _shape(k), _shape(v)
+        count = int(math.prod(sq[:-2]))
+        lq, e, lk, ev = sq[-2], sq[-1], sk[-2], sv[-1]
+        self.act_gemm(node, "attn_qk", lq, e, lk, count, ".qk")
+        self.ops.append(VectorOp(name=self.name_for(node, ".softmax"), target=str(node.target), op="softmax",
+                                 elements=count * lq * lk))
+        self.act_gemm(node, "attn_av", lq, lk, ev, count, ".av")
+
+    def run(self, graph) -> None:
+        handlers = {"linear": self.linear, "addmm": self.addmm, "mm": self.matmul, "bmm": self.matmul,
+                    "matmul": self.matmul, "conv2d": self.conv2d, "convolution": self.conv2d,
+                    "scaled_dot_product_attention": self.sdpa}
+        for node in graph.nodes:
+            if node.op != "call_function":
+                continue
+            name = _op_name(node.target)
+            if name in handlers:
+                handlers[name](node)
+            elif name in VECTOR_OPS:
+                self.ops.append(VectorOp(name=self.name_for(node), target=str(node.target), op=name,
+                                         elements=_numel(node)))
+            elif name in LAYOUT_OPS:
+                continue
+            else:
+                self.unmapped[str(node.target)] += 1
+                self.ops.append(UnmappedOp(name=self.name_for(node), target=str(node.target),
+                                           elements=_numel(node)))
+
+
+def _gemm_view(codes: np.ndarray, role: str) -> np.ndarray:
+    """Torch-layout weight codes -> the GEMM's (K, N)."""
+    if codes.ndim == 2:
+        return codes.T
+    return codes.reshape(codes.shape[0], -1).T  # conv (out, in, kh, kw) -> (in*kh*kw, out)
+
+
+def capture(model, args, kwargs=None, *, strict: bool = True, name: str | None = None) -> Workload:
+    """Trace ``model(*args, **kwargs)`` with torch.export and return its hardware `Workload`.
+
+    ``strict``: unmapped ops raise one ValueError listing each with its count; with ``strict=False`` they stay
+    in the workload as `UnmappedOp`s (with their output sizes), so nothing is silently dropped.
+    """
+    import torch
+
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, not {type(model).__name__}")
+    if not isinstance(args, tuple):
+        args = (args,)
+    was_training = model.training
+    model.eval()
+    try:
+        ep = torch.export.export(model, args, kwargs or {}, strict=False)
+    except Exception as e:  # torch raises many types; the user needs the first line and what to try
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ValueError(f"torch.export could not trace {type(model).__name__}: {first}") from e
+    finally:
+        model.train(was_training)
+    builder = _Builder(model, ep)
+    builder.run(ep.graph)
+    if strict and builder.unmapped:
+        listing = ", ".join(f"{op} x{count}" for op, count in sorted(builder.unmapped.items()))
+        raise ValueError(f"{len(builder.unmapped)} op types have no hardware mapping: {listing}; "
+                         "pass strict=False to keep them as unmapped entries")
+    meta = {"model": name or type(model).__name__,
+            "inputs": [list(a.shape) for a in args if hasattr(a, "shape")]}
+    return Workload(builder.ops, builder.arrays, meta)
