@@ -196,6 +196,48 @@ def _cmd_gemm(args: argparse.Namespace) -> None:
     print(f"  utilization     {100 * t.utilization:.1f} %   ({t.tiles} tiles, {t.stream_cycles} streaming cycles)")
 
 
+def _prepare_model(args: argparse.Namespace):
+    """MODEL (+ --prune/--quant) -> (model, example args, kwargs, name), pruned and quantized."""
+    import torch
+
+    from .frontend import parse_prune, parse_quant, prune, quantize
+    from .frontend._load import load_model
+
+    prune_spec = parse_prune(args.prune) if args.prune else None  # parse both before any work
+    quant_spec = parse_quant(args.quant) if args.quant else None
+    torch.set_num_threads(1)
+    model, example, kwargs, name = load_model(args.model)
+    if prune_spec is not None:
+        prune(model, prune_spec)
+    if quant_spec is not None:
+        quantize(model, quant_spec)
+    return model, example, kwargs, name
+
+
+def _cmd_capture(args: argparse.Namespace) -> None:
+    from .frontend import capture
+
+    if args.output.suffix != ".npz":
+        raise UsageError(f"-o must name a .npz file, not {str(args.output)!r}")
+    model, example, kwargs, name = _prepare_model(args)
+    workload = capture(model, example, kwargs, strict=not args.allow_unmapped, name=name)
+    table = workload.to_dataframe()
+    gemms = table[table.kind == "gemm"]
+    shown = gemms[["name", "op", "M", "K", "N", "count", "density", "block", "format", "macs"]]
+    if len(shown) > args.max_rows:  # the first and last layers, and how many are elided
+        half = max(args.max_rows // 2, 1)
+        lines = shown.to_string(index=False).splitlines()
+        print("\n".join([*lines[: half + 1], f"  ... {len(shown) - 2 * half} more layers ...", *lines[-half:]]))
+    else:
+        print(shown.to_string(index=False))
+    vector = table[table.kind == "vector"]
+    print(f"{name}: {len(gemms)} GEMMs, {workload.total_macs / 1e9:.3f} GMAC dense, "
+          f"{workload.kept_macs / 1e9:.3f} GMAC kept; {len(vector)} vector ops, "
+          f"{int(vector.elements.sum())} elements; {int((table.kind == 'unmapped').sum())} unmapped")
+    workload.save(args.output)
+    print(f"wrote {args.output}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="hwsim", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -248,6 +290,17 @@ def build_parser() -> argparse.ArgumentParser:
     gemm.add_argument("--seed", type=int, default=0, help="seed of the random block mask")
     gemm.add_argument("--json", action="store_true", help="print one JSON object")
     gemm.set_defaults(func=_cmd_gemm)
+
+    cap = sub.add_parser("capture", help="capture a model (pruned/quantized) into a hardware workload file")
+    cap.add_argument("model", metavar="MODEL", help="a registry name (e.g. deit_small) or a .py file defining "
+                     "`model` and `example_args`")
+    cap.add_argument("--prune", metavar="SPEC", help="block:32x32:0.5[:pad], nm:2:4, unstructured:0.3, channel:0.5")
+    cap.add_argument("--quant", metavar="SPEC", help="fixed:8, sp2:4, msq:4:0.5, posit:4:1, posit-fixp:4:1:8")
+    cap.add_argument("-o", "--output", type=Path, required=True, help="workload file to write (.npz)")
+    cap.add_argument("--allow-unmapped", action="store_true", help="keep ops with no hardware mapping as "
+                     "'unmapped' entries instead of failing")
+    cap.add_argument("--max-rows", type=int, default=60, help="rows of the layer table to print")
+    cap.set_defaults(func=_cmd_capture)
 
     demo = sub.add_parser("demo", help="the main job on an embedded default; writes a report")
     demo.add_argument("--out", type=Path, default=Path("out/demo"), help="report folder (default out/demo)")

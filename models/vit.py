@@ -111,6 +111,10 @@ class VisionTransformer(nn.Module):
     """ViT/DeiT classifier: patch embed + class token + learned position embedding, ``depth`` blocks, final
     LayerNorm and a linear head on the class token."""
 
+    # What hwsim.frontend.prune targets by default: the transformer blocks' linear layers, as LPViT prunes them
+    # (the patch embedding and the classifier head stay dense).
+    hwsim_prunable = ("blocks.*",)
+
     def __init__(
         self,
         *,

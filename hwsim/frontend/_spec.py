@@ -1,8 +1,9 @@
 """Prune and quantization spec strings, shared by every command (a density is always the fraction kept).
 
 prune: ``block:BKxBN:D[:pad]``, ``nm:N:M``, ``unstructured:D``, ``channel:D``
-quant: ``fixed:B``, ``sp2:B``, ``msq:B:F`` (F = SP2 row fraction), ``posit:N:ES``, ``posit-fixp:N:ES:B[:F]``
-       (posit<N,ES> for the sensitive fraction F of rows, default 0.5; B-bit fixed point for the rest)
+quant: ``fixed:B``, ``sp2:B``, ``msq:B:F`` (F = SP2 row fraction), ``posit:N[:ES]`` (ES defaults to 2),
+       ``posit-fixp:N:ES:B[:F]`` (posit<N,ES> for the sensitive fraction F of rows, default 0.5;
+       B-bit fixed point for the rest)
 """
 
 from __future__ import annotations
@@ -98,10 +99,10 @@ def parse_quant(spec: str) -> QuantSpec:
     scheme, *p = spec.strip().lower().split(":")
     if scheme not in QUANT_SCHEMES:
         raise ValueError(f"unknown quantization scheme {scheme!r} in {spec!r}; choose from {', '.join(QUANT_SCHEMES)}")
-    shapes = {"fixed": (1, 1), "sp2": (1, 1), "msq": (2, 2), "posit": (2, 2), "posit-fixp": (3, 4)}
+    shapes = {"fixed": (1, 1), "sp2": (1, 1), "msq": (2, 2), "posit": (1, 2), "posit-fixp": (3, 4)}
     lo, hi = shapes[scheme]
     if not lo <= len(p) <= hi:
-        usage = {"fixed": "fixed:BITS", "sp2": "sp2:BITS", "msq": "msq:BITS:SP2_FRACTION", "posit": "posit:N:ES",
+        usage = {"fixed": "fixed:BITS", "sp2": "sp2:BITS", "msq": "msq:BITS:SP2_FRACTION", "posit": "posit:N[:ES]",
                  "posit-fixp": "posit-fixp:N:ES:FIXED_BITS[:POSIT_FRACTION]"}[scheme]
         raise ValueError(f"{scheme} takes {usage}, not {spec!r}")
     if scheme in ("fixed", "sp2"):
@@ -109,7 +110,8 @@ def parse_quant(spec: str) -> QuantSpec:
     if scheme == "msq":
         return QuantSpec(scheme, bits=_num(p[0], "bits", spec, int), fraction=_fraction(p[1], "SP2 fraction", spec))
     if scheme == "posit":
-        return QuantSpec(scheme, n=_num(p[0], "n", spec, int), es=_num(p[1], "es", spec, int))
+        es = _num(p[1], "es", spec, int) if len(p) == 2 else 2  # the standard's es, as in parse_format
+        return QuantSpec(scheme, n=_num(p[0], "n", spec, int), es=es)
     fraction = _fraction(p[3], "posit fraction", spec) if len(p) == 4 else 0.5
     return QuantSpec(scheme, n=_num(p[0], "n", spec, int), es=_num(p[1], "es", spec, int),
                      bits=_num(p[2], "fixed bits", spec, int), fraction=fraction)

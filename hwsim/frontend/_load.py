@@ -1,0 +1,46 @@
+"""Resolve a MODEL argument: a registry name or a Python file that defines a model."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+
+def load_model(spec: str, *, batch: int = 1):
+    """Return ``(model, example_args, example_kwargs, name)`` for a registry name or a ``.py`` file.
+
+    A file must define ``model`` (an ``nn.Module``, or a function returning one) and ``example_args`` (a tuple of
+    inputs, or a function returning one); it may define ``example_kwargs``.
+    """
+    import torch
+
+    path = Path(spec)
+    if spec.endswith(".py"):
+        if not path.is_file():
+            raise ValueError(f"model file {spec!r} does not exist")
+        module_name = f"_hwsim_user_model_{abs(hash(path.resolve()))}"
+        loader_spec = importlib.util.spec_from_file_location(module_name, path)
+        module = importlib.util.module_from_spec(loader_spec)
+        sys.modules[module_name] = module
+        try:
+            loader_spec.loader.exec_module(module)
+        except Exception as e:  # the user's file: report its error in one line
+            raise ValueError(f"model file {spec!r} failed to run: {type(e).__name__}: {e}") from e
+        missing = [n for n in ("model", "example_args") if not hasattr(module, n)]
+        if missing:
+            raise ValueError(f"model file {spec!r} must define {' and '.join(missing)}")
+        model = module.model() if callable(module.model) and not isinstance(module.model, torch.nn.Module) \
+            else module.model
+        args = module.example_args() if callable(module.example_args) else module.example_args
+        kwargs = getattr(module, "example_kwargs", None)
+        kwargs = kwargs() if callable(kwargs) else kwargs
+        if not isinstance(model, torch.nn.Module):
+            raise ValueError(f"model in {spec!r} must be a torch.nn.Module, not {type(model).__name__}")
+        if not isinstance(args, tuple):
+            args = (args,)
+        return model, args, kwargs, path.stem
+    from hwsim.models import create_model, model_info
+
+    model = create_model(spec)  # unknown names raise ValueError with close matches
+    return model, model_info(spec).example_args(batch), None, spec

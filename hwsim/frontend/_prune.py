@@ -1,0 +1,357 @@
+"""Pruning: zero weights in place and record a `PruneInfo` per weight (see `_meta` for the GEMM view).
+
+Every call validates everything first (spec, targets, shapes, finiteness, gradients) and computes every mask
+before touching a single weight, so an error never leaves a model half-pruned. Pruning an already pruned
+model composes: the ranking sees the already-zeroed weights and the recorded mask is the AND of both.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from ._meta import PRUNE_ATTR, QUANT_ATTR, PruneInfo
+from ._spec import PRUNE_METHODS, PruneSpec, parse_prune
+
+__all__ = ["prune"]
+
+SCOPES = ("layer", "global")
+SALIENCIES = ("l1", "l2", "taylor")
+
+
+# ------------------------------------------------------------------------------------- shared with _quant
+
+
+@dataclass(frozen=True)
+class Target:
+    """One prunable / quantizable weight: its parameter name, module and GEMM shape."""
+
+    name: str  # parameter name, e.g. "net.0.weight"
+    module: nn.Module
+    weight: nn.Parameter
+    groups: int  # conv groups (1 for Linear)
+
+    @property
+    def k(self) -> int:
+        """GEMM K: inputs per output (in / groups * kh * kw)."""
+        return int(self.weight[0].numel())
+
+    @property
+    def n(self) -> int:
+        """GEMM N per group (out / groups)."""
+        return int(self.weight.shape[0]) // self.groups
+
+    @property
+    def out(self) -> int:
+        return int(self.weight.shape[0])
+
+    def rows(self) -> np.ndarray:
+        """The weight as float64 (out, K): one row per output channel, i.e. the GEMM view transposed."""
+        return self.weight.detach().cpu().double().reshape(self.out, -1).numpy()
+
+
+def _patterns(p: str | Iterable[str] | None) -> list[str] | None:
+    if p is None:
+        return None
+    return [p] if isinstance(p, str) else list(p)
+
+
+def select_targets(model: nn.Module, include: str | Sequence[str] | None, exclude: str | Sequence[str] | None,
+                   default_include: str | Sequence[str] | None = None) -> list[Target]:
+    """Every nn.Linear / nn.Conv2d weight whose parameter name matches an `include` pattern and no `exclude`.
+
+    Patterns are fnmatch patterns on parameter names (``blocks.*.attn.qkv.weight``). A weight shared by two
+    modules is listed once, under its first name. Raises ValueError when nothing matches.
+    """
+    inc = _patterns(include) if include is not None else _patterns(default_include)
+    exc = _patterns(exclude) or []
+    seen: set[int] = set()
+    targets: list[Target] = []
+    candidates: list[str] = []
+    for mod_name, mod in model.named_modules():
+        if not isinstance(mod, (nn.Linear, nn.Conv2d)) or not isinstance(getattr(mod, "weight", None), nn.Parameter):
+            continue
+        name = f"{mod_name}.weight" if mod_name else "weight"
+        candidates.append(name)
+        if id(mod.weight) in seen:
+            continue
+        if inc is not None and not any(fnmatch.fnmatchcase(name, p) for p in inc):
+            continue
+        if any(fnmatch.fnmatchcase(name, p) for p in exc):
+            continue
+        seen.add(id(mod.weight))
+        groups = mod.groups if isinstance(mod, nn.Conv2d) else 1
+        targets.append(Target(name, mod, mod.weight, groups))
+    if not targets:
+        shown = ", ".join(candidates[:8]) + (", ..." if len(candidates) > 8 else "")
+        raise ValueError(f"no Linear/Conv2d weight matched include={inc} exclude={exc}; "
+                         f"candidates: {shown or 'none (the model has no Linear or Conv2d)'}")
+    return targets
+
+
+def check_finite(targets: Sequence[Target]) -> None:
+    """ValueError naming the first layer whose weight holds NaN or inf."""
+    for t in targets:
+        if not torch.isfinite(t.weight.detach()).all():
+            raise ValueError(f"layer {t.name} has NaN or inf weights")
+
+
+def taylor_gradients(model: nn.Module, targets: Sequence[Target], data) -> list[np.ndarray]:
+    """d loss / d weight for every target (float64, torch shape) from one forward/backward pass on ``data``.
+
+    ``data = (inputs, targets, loss_fn)``; ``inputs`` is a tensor or a tuple of positional arguments. The pass
+    runs in eval mode (no dropout noise in a ranking) through `torch.autograd.grad`, so no ``.grad`` is left
+    behind; the training flags and ``requires_grad`` of the model are restored afterwards.
+    """
+    if not (isinstance(data, (tuple, list)) and len(data) == 3 and callable(data[2])):
+        raise ValueError("taylor saliency needs data=(inputs, targets, loss_fn) for one backward pass")
+    inputs, labels, loss_fn = data
+    args = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
+    modes = {m: m.training for m in model.modules()}
+    needs = [t.weight.requires_grad for t in targets]
+    try:
+        model.eval()
+        for t in targets:
+            t.weight.requires_grad_(True)
+        with torch.enable_grad():
+            loss = loss_fn(model(*args), labels)
+            grads = torch.autograd.grad(loss, [t.weight for t in targets], allow_unused=True)
+    finally:
+        for m, training in modes.items():
+            m.train(training)
+        for t, need in zip(targets, needs, strict=True):
+            t.weight.requires_grad_(need)
+    out = []
+    for t, g in zip(targets, grads, strict=True):
+        g64 = np.zeros(tuple(t.weight.shape)) if g is None else g.detach().cpu().double().numpy()
+        if not np.isfinite(g64).all():
+            raise ValueError(f"layer {t.name}: the loss gradient holds NaN or inf")
+        out.append(g64)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- pruning
+
+
+def _check_spec(spec: str | PruneSpec) -> PruneSpec:
+    if isinstance(spec, str):
+        return parse_prune(spec)
+    if not isinstance(spec, PruneSpec):
+        raise TypeError(f"prune spec must be a string or PruneSpec, not {spec!r}")
+    if spec.method not in PRUNE_METHODS:
+        raise ValueError(f"unknown prune method {spec.method!r}; choose from {', '.join(PRUNE_METHODS)}")
+    if not 0.0 <= spec.density <= 1.0:  # also rejects NaN
+        raise ValueError(f"density must lie in [0, 1], not {spec.density!r}")
+    if spec.method == "block" and (spec.block is None or len(spec.block) != 2 or min(spec.block) < 1):
+        raise ValueError(f"block pruning needs a block shape (bk, bn) >= 1, not {spec.block!r}")
+    if spec.method == "nm" and (spec.n is None or spec.m is None or spec.m < 1 or not 0 <= spec.n <= spec.m):
+        raise ValueError(f"N:M pruning needs 0 <= N <= M and M >= 1, not N={spec.n}, M={spec.m}")
+    return spec
+
+
+def _block_ids(t: Target, block: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int]]:
+    """Block index of every element of the (out, K) rows matrix, and the block-mask shape.
+
+    Blocks tile the GEMM view (K, N) from its origin (the last ones partial with pad). For a grouped conv each
+    group's (K, N) is tiled on its own and the groups' block masks sit side by side along N, so no block
+    straddles two groups: the mask is (ceil(K / bk), groups * ceil(N / bn)).
+    """
+    bk, bn = block
+    k_idx = np.arange(t.k)
+    n_idx = np.arange(t.out)
+    ncb = -(-t.n // bn)
+    col_block = (n_idx // t.n) * ncb + (n_idx % t.n) // bn  # (out,)
+    row_block = k_idx // bk  # (K,)
+    shape = (-(-t.k // bk), t.groups * ncb)
+    return col_block[:, None] + row_block[None, :] * shape[1], shape
+
+
+def _block_saliency(rows: np.ndarray, grad: np.ndarray | None, ids: np.ndarray, nblocks: int,
+                    saliency: str) -> np.ndarray:
+    """Per-block saliency over each block's real elements (pad never adds zeros to a norm or a mean)."""
+    flat = ids.ravel()
+    if saliency == "l1":
+        return np.bincount(flat, np.abs(rows).ravel(), nblocks)
+    if saliency == "l2":
+        return np.sqrt(np.bincount(flat, (rows**2).ravel(), nblocks))
+    # taylor (LPViT-style): mean |W * dL/dW| over the block, a first-order estimate of the loss change when
+    # the block is removed; the mean (not the sum) keeps partial edge blocks comparable.
+    count = np.bincount(flat, minlength=nblocks)
+    return np.bincount(flat, np.abs(rows * grad).ravel(), nblocks) / np.maximum(count, 1)
+
+
+def _top(scores: np.ndarray, keep: int) -> np.ndarray:
+    """Boolean mask of the `keep` largest scores; ties go to the lower index (stable sort)."""
+    order = np.argsort(-scores, kind="stable")
+    mask = np.zeros(scores.size, dtype=bool)
+    mask[order[:keep]] = True
+    return mask
+
+
+def _normalise(s: np.ndarray) -> np.ndarray:
+    mean = s.mean() if s.size else 0.0
+    return s / mean if mean > 0 else np.zeros_like(s)
+
+
+def prune(
+    model: nn.Module,
+    spec: str | PruneSpec,
+    *,
+    include: str | Sequence[str] | None = None,
+    exclude: str | Sequence[str] | None = None,
+    scope: str = "layer",
+    saliency: str = "l1",
+    data: tuple | None = None,
+) -> pd.DataFrame:
+    """Prune the Linear/Conv2d weights of ``model`` in place and return the per-layer density report.
+
+    ``spec`` (string or `PruneSpec`, see `parse_prune`): ``block:BKxBN:D[:pad]`` keeps ``round(D * blocks)``
+    (bk, bn) blocks of the GEMM view per layer (``scope="layer"``) or over all layers (``scope="global"``),
+    ranked by ``saliency`` ``"l1"``/``"l2"`` (block norm) or ``"taylor"`` (mean |W * grad|, needs
+    ``data=(inputs, targets, loss_fn)``); ``nm:N:M`` keeps the N largest |w| of every M consecutive weights
+    along K; ``unstructured:D`` keeps the ``round(D * count)`` largest |w| per layer or globally;
+    ``channel:D`` keeps the ``round(D * out)`` output channels of largest L2 norm.
+
+    Targets: weights whose parameter name matches an ``include`` fnmatch pattern (default: the model's
+    ``hwsim_prunable`` patterns if it defines them, else every Linear/Conv2d) and no ``exclude`` pattern.
+    A weight already quantized is refused (prune first: zeroing would invalidate its recorded codes).
+
+    Kept weights keep their exact values, dropped ones become +0. Each weight's `PruneInfo` lands in
+    ``model._hwsim_prune``; a second call composes: mask = AND of both, method ``"first+second"`` when the two
+    differ (e.g. ``"block+nm"``), and an earlier block structure is kept (its block_mask recomputed from the
+    composed mask, True where any element of the block is kept). The returned DataFrame has one row
+    per layer: layer, shape, method, block, kept, total, density (of the recorded, composed mask) and, for
+    block pruning, blocks_kept / blocks_total.
+    """
+    spec = _check_spec(spec)
+    if scope not in SCOPES:
+        raise ValueError(f"scope must be one of {', '.join(SCOPES)}, not {scope!r}")
+    if saliency not in SALIENCIES:
+        raise ValueError(f"saliency must be one of {', '.join(SALIENCIES)}, not {saliency!r}")
+    if spec.method != "block" and saliency != "l1":
+        raise ValueError(f"saliency={saliency!r} applies to block pruning only; {spec.method} ranks by magnitude")
+    if scope == "global" and spec.method not in ("block", "unstructured"):
+        raise ValueError(f"scope='global' applies to block and unstructured pruning, not {spec.method}")
+
+    targets = select_targets(model, include, exclude, getattr(model, "hwsim_prunable", None))
+    check_finite(targets)
+    quantized = getattr(model, QUANT_ATTR, None) or {}
+    for t in targets:
+        if t.name in quantized:
+            raise ValueError(f"layer {t.name} is already quantized; prune before quantize (pruning would leave "
+                             "its recorded codes stale)")
+
+    if spec.method == "nm":
+        for t in targets:
+            if t.k % spec.m:
+                raise ValueError(f"N:M pruning {spec}: layer {t.name} has K={t.k} inputs per output, not a "
+                                 f"multiple of M={spec.m}; exclude it")
+    block_layout = {}
+    if spec.method == "block":
+        bk, bn = spec.block
+        for t in targets:
+            if not spec.pad and (t.k % bk or t.n % bn):
+                grp = f" per group ({t.groups} groups)" if t.groups > 1 else ""
+                raise ValueError(f"block {bk}x{bn} does not divide layer {t.name}: GEMM view K={t.k}, N={t.n}{grp}; "
+                                 f"exclude it (exclude=[{t.name!r}]) or allow partial edge blocks with ':pad' "
+                                 f"(block:{bk}x{bn}:{spec.density:g}:pad)")
+            block_layout[t.name] = _block_ids(t, spec.block)
+    grads = taylor_gradients(model, targets, data) if saliency == "taylor" else [None] * len(targets)
+
+    # ---- compute every new mask (rows layout, (out, K)) before modifying anything
+    rows = [t.rows() for t in targets]
+    masks: list[np.ndarray] = []
+    if spec.method == "block":
+        sal = []
+        for t, r, g in zip(targets, rows, grads, strict=True):
+            ids, shape = block_layout[t.name]
+            g_rows = None if g is None else g.reshape(t.out, -1)
+            sal.append(_block_saliency(r, g_rows, ids, shape[0] * shape[1], saliency))
+        if scope == "layer":
+            keeps = [_top(s, round(spec.density * s.size)) for s in sal]
+        else:
+            # Global: each layer's block saliencies are divided by that layer's mean block saliency, so every
+            # layer's average block scores 1. Raw norms scale with a layer's weight magnitude (init ~ 1/sqrt(fan_in))
+            # and gradients differ by orders of magnitude between layers; unnormalised, a global ranking would
+            # empty whole small-magnitude layers instead of comparing blocks within their layer's distribution.
+            norm = np.concatenate([_normalise(s) for s in sal])
+            keep_all = _top(norm, round(spec.density * norm.size))
+            keeps = np.split(keep_all, np.cumsum([s.size for s in sal])[:-1])
+        for t, keep in zip(targets, keeps, strict=True):
+            masks.append(keep[block_layout[t.name][0]])
+    elif spec.method == "nm":
+        for r in rows:
+            g = np.abs(r).reshape(r.shape[0], -1, spec.m)
+            rank = np.argsort(np.argsort(-g, axis=-1, kind="stable"), axis=-1, kind="stable")
+            masks.append((rank < spec.n).reshape(r.shape))
+    elif spec.method == "unstructured":
+        if scope == "layer":
+            masks = [_top(np.abs(r).ravel(), round(spec.density * r.size)).reshape(r.shape) for r in rows]
+        else:
+            # Global magnitude pruning in its standard form: raw |w| of all layers ranked together.
+            flat = np.concatenate([np.abs(r).ravel() for r in rows])
+            keep_all = _top(flat, round(spec.density * flat.size))
+            parts = np.split(keep_all, np.cumsum([r.size for r in rows])[:-1])
+            masks = [p.reshape(r.shape) for p, r in zip(parts, rows, strict=True)]
+    else:  # channel
+        for r in rows:
+            keep = _top(np.sqrt((r**2).sum(axis=1)), round(spec.density * r.shape[0]))
+            masks.append(np.repeat(keep[:, None], r.shape[1], axis=1))
+
+    # ---- compose with earlier pruning and build the records
+    old = dict(getattr(model, PRUNE_ATTR, None) or {})
+    records: dict[str, PruneInfo] = {}
+    for t, m in zip(targets, masks, strict=True):
+        mask = m.reshape(tuple(t.weight.shape))
+        prev = old.get(t.name)
+        method = spec.method
+        block = spec.block if spec.method == "block" else None
+        if prev is not None:
+            mask = mask & prev.mask
+            if prev.method != spec.method:
+                method = f"{prev.method}+{spec.method}"
+            if block is None:
+                block = prev.block  # the earlier block structure still holds: dropped blocks stay zero
+        block_mask = None
+        if block is not None:
+            # A block counts as kept when any of its elements is; for a single block call this is exactly the
+            # ranking's choice, and after composing it says which blocks the hardware may still skip.
+            ids, shape = _block_ids(t, block)
+            block_mask = np.bincount(ids.ravel(), mask.reshape(t.out, -1).ravel(), shape[0] * shape[1]) > 0
+            block_mask = block_mask.reshape(shape)
+        records[t.name] = PruneInfo(method=method, mask=mask, density=float(mask.mean()) if mask.size else 1.0,
+                                    block=block, block_mask=block_mask)
+
+    # ---- modify: masked_fill writes +0 (w * 0 would leave -0 for negative weights) and leaves kept ones as is
+    with torch.no_grad():
+        for t in targets:
+            keep = torch.from_numpy(records[t.name].mask).to(t.weight.device)
+            t.weight.masked_fill_(~keep, 0.0)
+    old.update(records)
+    setattr(model, PRUNE_ATTR, old)
+
+    report = []
+    for t in targets:
+        info = records[t.name]
+        report.append({
+            "layer": t.name,
+            "shape": tuple(t.weight.shape),
+            "method": info.method,
+            "block": f"{info.block[0]}x{info.block[1]}" if info.block else None,
+            "kept": int(info.mask.sum()),
+            "total": int(info.mask.size),
+            "density": info.density,
+            "blocks_kept": int(info.block_mask.sum()) if info.block_mask is not None else None,
+            "blocks_total": int(info.block_mask.size) if info.block_mask is not None else None,
+        })
+    df = pd.DataFrame(report).astype({"blocks_kept": "Int64", "blocks_total": "Int64"})  # <NA> for non-block
+    df.attrs["spec"] = str(spec)
+    df.attrs["scope"] = scope
+    df.attrs["density"] = float(df["kept"].sum() / df["total"].sum())
+    return df

@@ -1,0 +1,312 @@
+"""Quantization: replace weights by their dequantized values and record a `QuantInfo` per weight.
+
+Every weight is quantized per output row (output channel) with its own float64 scale, and the record holds
+the codes (unsigned bit patterns of `hwsim.formats`) such that, bit for bit,
+
+    weight == float32(fmt.decode(codes) * scale[:, None, ...])     and     codes == fmt.encode(weight / scale)
+
+(the division in float64). Activations, when asked for, are fake-quantized to fixed point by forward
+pre-hooks (`ActQuant`) that `torch.export` traces into the graph. Like `prune`, everything is validated and
+computed before the first weight changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from hwsim.formats import SP2, Fixed, NumberFormat, Posit, msq_assign
+
+from ._meta import QUANT_ATTR, QuantInfo
+from ._prune import Target, check_finite, select_targets, taylor_gradients
+from ._spec import QUANT_SCHEMES, QuantSpec, parse_quant
+
+__all__ = ["ActQuant", "quantize"]
+
+
+class ActQuant:
+    """Forward pre-hook fake-quantizing a layer's first input to fixed point with a per-tensor scale.
+
+    ``y = float32(Fixed.decode(Fixed.encode(x / scale)) * scale)``, computed in float64 so it agrees bit for bit
+    with `hwsim.formats.Fixed` (round half to even, saturating). A plain picklable object so the model still
+    deep-copies and saves; `quantize` recognises its own hooks by this type to replace them.
+    """
+
+    def __init__(self, fmt: Fixed, scale: float) -> None:
+        self.fmt = fmt
+        self.scale = float(scale)
+        self.lo, self.hi = float(fmt.int_min), float(fmt.int_max)
+        self.up, self.down = 2.0**fmt.frac, 2.0**-fmt.frac
+
+    def __call__(self, module: nn.Module, args: tuple) -> tuple:
+        x = args[0]
+        q = torch.clamp(torch.round(x.double() / self.scale * self.up), self.lo, self.hi)
+        return (q * self.down * self.scale).to(x.dtype), *args[1:]
+
+    def __repr__(self) -> str:
+        return f"ActQuant({self.fmt.name}, scale={self.scale!r})"
+
+
+def _check_spec(spec: str | QuantSpec) -> QuantSpec:
+    if isinstance(spec, str):
+        return parse_quant(spec)
+    if not isinstance(spec, QuantSpec):
+        raise TypeError(f"quant spec must be a string or QuantSpec, not {spec!r}")
+    if spec.scheme not in QUANT_SCHEMES:
+        raise ValueError(f"unknown quantization scheme {spec.scheme!r}; choose from {', '.join(QUANT_SCHEMES)}")
+    if spec.fraction is not None and not 0.0 <= spec.fraction <= 1.0:
+        raise ValueError(f"fraction must lie in [0, 1], not {spec.fraction!r}")
+    return spec
+
+
+def _fixed(bits: int | None) -> Fixed:
+    fmt = Fixed(bits, bits - 1)
+    if fmt.bits < 2:  # Fixed(1, 0) holds {-1, 0}: no positive level to scale a row onto
+        raise ValueError(f"fixed-point weights need at least 2 bits, not {fmt.bits}")
+    return fmt
+
+
+def _formats(spec: QuantSpec) -> tuple[NumberFormat, NumberFormat | None]:
+    """(format of row mode 1 or the only format, the alternative fixed format of mixed schemes or None).
+
+    Building them lets `hwsim.formats` reject bad widths (sp2:1, posit es too large) before anything changes.
+    """
+    if spec.scheme == "fixed":
+        return _fixed(spec.bits), None
+    if spec.scheme == "sp2":
+        return SP2(spec.bits), None
+    if spec.scheme == "msq":
+        if not isinstance(spec.bits, int) or not 2 <= spec.bits <= 11:  # msq_assign's own range
+            raise ValueError(f"msq needs 2 <= bits <= 11, not {spec.bits!r}")
+        return SP2(spec.bits), _fixed(spec.bits)
+    if spec.scheme == "posit":
+        return Posit(spec.n, spec.es), None
+    return Posit(spec.n, spec.es), _fixed(spec.bits)
+
+
+def _w_format(fmt: NumberFormat) -> str:
+    # SP2 with its default field split is spelled "sp2:B" (parse_format reads it back to the same format)
+    return f"sp2:{fmt.bits}" if isinstance(fmt, SP2) and fmt == SP2(fmt.bits) else fmt.name
+
+
+def _largest_level(fmt: NumberFormat) -> float:
+    if isinstance(fmt, Fixed):
+        return fmt.int_max * fmt.scale  # no code table: fixed point goes up to 32 bits
+    return float(fmt.levels().max())
+
+
+def _max_scales(rows: np.ndarray, fmt: NumberFormat) -> np.ndarray:
+    """Scale mapping each row's max |w| onto the format's largest level (1 for an all-zero row)."""
+    s = np.abs(rows).max(axis=1) / _largest_level(fmt) if rows.shape[1] else np.zeros(rows.shape[0])
+    return np.where(s > 0, s, 1.0)
+
+
+def _pow2_rms_scales(rows: np.ndarray) -> np.ndarray:
+    """Posit row scale 2**round(log2(rms(row))) (1 for an all-zero row).
+
+    Posits are densest around 1 (tapered precision: the fraction field is widest for regime k = 0), so the
+    row's typical weight is put there rather than its max at the format's top; a power of two keeps the scale
+    a shift in hardware and the scaling exact in floating point.
+    """
+    rms = np.sqrt((rows**2).mean(axis=1)) if rows.shape[1] else np.zeros(rows.shape[0])
+    with np.errstate(divide="ignore"):
+        e = np.round(np.log2(np.where(rms > 0, rms, 1.0)))
+    return np.ldexp(1.0, e.astype(np.int64))
+
+
+def _encode_rows(fmt: NumberFormat, rows: np.ndarray, scale: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes and float32 dequantized rows with ``encode(float32(decode(c) * s) / s) == c``.
+
+    The first encode rounds the original weights. Storing the dequantized value in float32 can move it
+    across a rounding boundary of a format whose levels are closer than float32's precision (wide SP2 fields,
+    long posits); re-encoding the stored value then settles on the code that value really has.
+    """
+    s = scale[:, None]
+    codes = fmt.encode(rows / s)
+    for _ in range(4):
+        w32 = (fmt.decode(codes) * s).astype(np.float32)
+        again = fmt.encode(w32.astype(np.float64) / s)
+        if np.array_equal(again, codes):
+            return codes, w32
+        codes = again
+    raise RuntimeError(f"{fmt.name}: codes did not settle under float32 storage")  # pragma: no cover
+
+
+def _fixed_rel_error(rows: np.ndarray, fmt: Fixed) -> np.ndarray:
+    """Per-row relative squared error ||q(w) - w||^2 / ||w||^2 under max-scaled fixed point (0 for zero rows)."""
+    s = _max_scales(rows, fmt)[:, None]
+    err = ((fmt.quantize(rows / s) * s - rows) ** 2).sum(axis=1)
+    energy = (rows**2).sum(axis=1)
+    return np.where(energy > 0, err / np.where(energy > 0, energy, 1.0), 0.0)
+
+
+def _calibrate(model: nn.Module, targets: Sequence[Target], calib, act_bits: int) -> dict[str, tuple[Fixed, float]]:
+    """Run ``calib`` through the model once and pick each target's input format and per-tensor scale."""
+    stats: dict[str, list[float]] = {t.name: [0.0, 0.0, False] for t in targets}  # max|x|, min x, seen
+
+    def record(name: str):
+        def hook(module: nn.Module, args: tuple) -> None:
+            x = args[0].detach()
+            st = stats[name]
+            st[0] = max(st[0], float(x.abs().max())) if x.numel() else st[0]
+            st[1] = min(st[1], float(x.min())) if x.numel() else st[1]
+            st[2] = True
+        return hook
+
+    args = tuple(calib) if isinstance(calib, (tuple, list)) else (calib,)
+    modes = {m: m.training for m in model.modules()}
+    # prepend: see the raw input even when an earlier quantize call left an ActQuant on the layer
+    handles = [t.module.register_forward_pre_hook(record(t.name), prepend=True) for t in targets]
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(*args)
+    finally:
+        for h in handles:
+            h.remove()
+        for m, training in modes.items():
+            m.train(training)
+    out = {}
+    for t in targets:
+        amax, amin, seen = stats[t.name]
+        if not seen:
+            raise ValueError(f"layer {t.name} never ran on the calibration input; exclude it or fix calib")
+        if not np.isfinite(amax):
+            raise ValueError(f"layer {t.name}: its calibration input holds NaN or inf")
+        # Unsigned when the layer only ever saw x >= 0 (after a ReLU, image pixels): one more bit of resolution.
+        fmt = Fixed(act_bits, act_bits, signed=False) if amin >= 0 else Fixed(act_bits, act_bits - 1)
+        scale = amax / _largest_level(fmt)
+        out[t.name] = (fmt, scale if scale > 0 else 1.0)
+    return out
+
+
+def quantize(
+    model: nn.Module,
+    spec: str | QuantSpec,
+    *,
+    include: str | Sequence[str] | None = None,
+    exclude: str | Sequence[str] | None = None,
+    calib: torch.Tensor | tuple | None = None,
+    act_bits: int | None = None,
+    data: tuple | None = None,
+) -> pd.DataFrame:
+    """Quantize the Linear/Conv2d weights of ``model`` in place, per output row; return the per-layer report.
+
+    ``spec`` (string or `QuantSpec`, see `parse_quant`):
+
+    - ``fixed:B``: Fixed(B, B-1) codes, row scale max|row| / largest level (the row max is exact).
+    - ``sp2:B``: SP2(B) likewise (largest level 1).
+    - ``msq:B:F``: `msq_assign` gives ``round(F * rows)`` rows to SP2(B) (row_modes 1), the rest to
+      Fixed(B, B-1) (0); each row max-scaled in its own format.
+    - ``posit:N:ES``: Posit(N, ES), row scale 2**round(log2(rms(row))).
+    - ``posit-fixp:N:ES:B[:F]``: the ``round(F * rows)`` most sensitive rows in posit (row_modes 1), the rest in
+      Fixed(B, B-1). Sensitivity: mean |w * grad| when ``data=(inputs, targets, loss_fn)`` is given, else the
+      row's relative error under the fixed format.
+
+    Targets: Linear/Conv2d weights whose parameter name matches an ``include`` fnmatch pattern (default all)
+    and no ``exclude`` pattern. With ``act_bits``, ``calib`` (an input tensor or tuple of arguments) is run
+    through the model once and every quantized layer gets an `ActQuant` pre-hook: fixed point with
+    ``act_bits`` bits, unsigned (``ufixed:B:B``) when its calibration input was non-negative, else
+    ``fixed:B:B-1``, scale max|x| / largest level. Re-quantizing a layer replaces its record and its hook.
+
+    Returns one row per layer: layer, shape, scheme, w_format, alt_format, rows, w_rows (rows in w_format),
+    alt_rows (rows in alt_format), mse (mean squared weight change), act_format, act_scale.
+    """
+    spec = _check_spec(spec)
+    fmt, alt = _formats(spec)
+    if act_bits is not None:
+        if isinstance(act_bits, bool) or not isinstance(act_bits, int) or not 2 <= act_bits <= 32:
+            raise ValueError(f"act_bits must be an integer in [2, 32], not {act_bits!r}")
+        if calib is None:
+            raise ValueError("act_bits needs calib: an input batch to calibrate the activation scales on")
+    targets = select_targets(model, include, exclude)
+    check_finite(targets)
+    for t in targets:
+        if t.weight.dtype != torch.float32:  # the bit-exact contract is float32(decode(codes) * scale)
+            raise ValueError(f"layer {t.name} has {t.weight.dtype} weights; quantize expects float32")
+    need_grad = spec.scheme == "posit-fixp" and data is not None
+    grads = taylor_gradients(model, targets, data) if need_grad else [None] * len(targets)
+    acts = _calibrate(model, targets, calib, act_bits) if act_bits is not None else {}
+
+    # ---- compute every record before modifying anything
+    records: dict[str, QuantInfo] = {}
+    new_weights: dict[str, np.ndarray] = {}
+    report = []
+    for t, grad in zip(targets, grads, strict=True):
+        rows = t.rows()
+        modes = None
+        if alt is None:
+            scale = _pow2_rms_scales(rows) if isinstance(fmt, Posit) else _max_scales(rows, fmt)
+            codes, w32 = _encode_rows(fmt, rows, scale)
+        else:
+            if spec.scheme == "msq":
+                modes = msq_assign(rows, spec.fraction, bits=spec.bits)
+            else:
+                # Posit4/FixP4 mixed computation (arXiv 2312.02210): the high-sensitivity weights go to posit,
+                # whose tapered precision keeps their relative error low; the rest stay in cheap fixed point.
+                if grad is not None:
+                    sens = np.abs(rows * grad.reshape(t.out, -1)).mean(axis=1)
+                else:
+                    sens = _fixed_rel_error(rows, alt)  # the rows fixed point represents worst
+                order = np.argsort(-sens, kind="stable")  # ties to the lower row
+                modes = np.zeros(t.out, dtype=bool)
+                modes[order[: round(spec.fraction * t.out)]] = True
+            dtype = np.result_type(fmt.encode(0.0).dtype, alt.encode(0.0).dtype)
+            codes = np.zeros(rows.shape, dtype=dtype)
+            w32 = np.zeros(rows.shape, dtype=np.float32)
+            scale = np.ones(t.out)
+            for f, sel in ((fmt, modes), (alt, ~modes)):
+                if not sel.any():
+                    continue
+                r = rows[sel]
+                s = _pow2_rms_scales(r) if isinstance(f, Posit) else _max_scales(r, f)
+                codes[sel], w32[sel] = _encode_rows(f, r, s)
+                scale[sel] = s
+        shape = tuple(t.weight.shape)
+        act_fmt, act_scale = acts.get(t.name, (None, None))
+        records[t.name] = QuantInfo(
+            scheme=str(spec),
+            w_format=_w_format(fmt),
+            codes=codes.reshape(shape),
+            scale=scale.astype(np.float64),
+            row_modes=None if modes is None else modes.astype(np.uint8),
+            alt_format=None if alt is None else _w_format(alt),
+            act_format=None if act_fmt is None else act_fmt.name,
+            act_scale=act_scale,
+        )
+        new_weights[t.name] = w32.reshape(shape)
+        n_mode1 = t.out if modes is None else int(modes.sum())
+        report.append({
+            "layer": t.name,
+            "shape": shape,
+            "scheme": str(spec),
+            "w_format": records[t.name].w_format,
+            "alt_format": records[t.name].alt_format,
+            "rows": t.out,
+            "w_rows": n_mode1,
+            "alt_rows": t.out - n_mode1,
+            "mse": float(((w32.astype(np.float64) - rows) ** 2).mean()) if rows.size else 0.0,
+            "act_format": records[t.name].act_format,
+            "act_scale": act_scale,
+        })
+
+    # ---- modify: weights, then hooks (this call's layers drop any ActQuant an earlier call left)
+    with torch.no_grad():
+        for t in targets:
+            t.weight.copy_(torch.from_numpy(new_weights[t.name]).to(t.weight.dtype))
+    for t in targets:
+        hooks = t.module._forward_pre_hooks
+        for key in [k for k, h in hooks.items() if isinstance(h, ActQuant)]:
+            del hooks[key]
+        if t.name in acts:
+            t.module.register_forward_pre_hook(ActQuant(*acts[t.name]))
+    old = dict(getattr(model, QUANT_ATTR, None) or {})
+    old.update(records)
+    setattr(model, QUANT_ATTR, old)
+    df = pd.DataFrame(report)
+    df.attrs["spec"] = str(spec)
+    return df

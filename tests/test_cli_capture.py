@@ -1,0 +1,69 @@
+"""`hwsim capture`: registry models and user files, pruned and quantized, to a workload file."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hwsim.cli import main
+from hwsim.formats import parse_format
+from hwsim.workload import Workload
+
+
+def test_capture_a_registry_model_pruned_and_quantized(tmp_path, capsys):
+    out = tmp_path / "mlp.npz"
+    assert main(["capture", "digits_mlp", "--prune", "block:16x16:0.5:pad", "--quant", "sp2:4", "-o", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "digits_mlp: 3 GEMMs" in printed and f"wrote {out}" in printed
+    w = Workload.load(out)
+    first = w.gemms[0]
+    assert (first.k, first.n, first.block, first.w_format) == (64, 64, (16, 16), "sp2:4")
+    mask = w.arrays[first.mask]
+    assert mask.shape == (4, 4) and mask.sum() == 8
+    codes = w.arrays[first.codes]
+    assert codes.shape == (64, 64)
+    # pruned blocks hold zero codes, and the weight is the decoded codes times a per-column scale
+    block_of = np.repeat(np.repeat(mask, 16, 0), 16, 1)
+    assert (codes[~block_of] == 0).all()
+    values = parse_format("sp2:4").decode(codes)
+    weight = w.arrays[first.weight]
+    scale = np.array([np.abs(weight[:, j]).max() for j in range(64)])
+    np.testing.assert_allclose(values * np.where(scale > 0, scale, 1), weight, rtol=1e-6)
+
+
+def test_capture_a_user_file(tmp_path, capsys):
+    src = tmp_path / "tiny.py"
+    src.write_text(
+        "import torch\n"
+        "model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 4))\n"
+        "example_args = (torch.randn(5, 8),)\n"
+    )
+    out = tmp_path / "tiny.npz"
+    assert main(["capture", str(src), "-o", str(out)]) == 0
+    w = Workload.load(out)
+    assert w.total_macs == 5 * (8 * 16 + 16 * 4)
+    assert w.meta["model"] == "tiny"
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["capture", "deit_smal", "-o", "x.npz"], "did you mean deit_small"),
+    (["capture", "digits_mlp", "--prune", "block:3x3:0.5", "-o", "x.npz"], "does not divide layer"),
+    (["capture", "digits_mlp", "--prune", "magic:0.5", "-o", "x.npz"], "unknown prune method 'magic'"),
+    (["capture", "digits_mlp", "--quant", "int:8", "-o", "x.npz"], "unknown quantization scheme 'int'"),
+    (["capture", "digits_mlp", "--quant", "msq:4:2", "-o", "x.npz"], "must lie in [0, 1]"),
+    (["capture", "digits_mlp", "-o", "x.json"], "-o must name a .npz file"),
+    (["capture", "nothere.py", "-o", "x.npz"], "model file 'nothere.py' does not exist"),
+])
+def test_bad_input_exits_2_in_one_line(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err
+    assert not (tmp_path / "x.npz").exists()
+
+
+def test_a_user_file_without_the_names_is_refused(tmp_path, capsys):
+    src = tmp_path / "bad.py"
+    src.write_text("x = 1\n")
+    assert main(["capture", str(src), "-o", str(tmp_path / "o.npz")]) == 2
+    assert "must define model and example_args" in capsys.readouterr().err
