@@ -1,0 +1,258 @@
+"""Stimulus for the block-sparse GEMM RTL benches (cocotb and Amaranth simulator alike).
+
+A case (one GEMM problem on one engine) is a JSON-able dict:
+    mac             {"kind": ..., **params}                     one MAC kind per engine
+    rows, cols, block_k, block_n                                  the engine (`hwsim.arch.EngineConfig`)
+    m, k, n                                                       the problem
+    mask            a density in [0, 1], "single" (one kept block) or an explicit (k_blocks, n_blocks) 0/1 list
+    w_zero          all-zero W codes (optional)
+    extreme         mostly corner codes (optional; default: at random, from the seed)
+    bias            add a per-column bias (optional)
+    slack           memories deeper than the problem needs (optional)
+    seed            X, W, mask, MSQ modes and bias all come from numpy's default_rng(seed)
+
+A run is a list of cases on the same engine: one design (deep enough for all, `run_depths`) computes them back to
+back, reloading the memories and pulsing start for each. `build_case` turns a case into numpy stimulus,
+`load_writes` into the words a bench loads, and `check_result` into a one-paragraph report of what differs
+(None when the RTL matched the model).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+
+from hwsim.arch import EngineConfig, EngineImages, engine_images, unpack_lanes
+from hwsim.mac import corner_codes, make_mac
+from hwsim.sim import gemm_outputs, gemm_timing
+
+
+@dataclass(frozen=True)
+class GemmCase:
+    spec: dict
+    cfg: EngineConfig
+    x: np.ndarray
+    w: np.ndarray
+    mask: np.ndarray
+    modes: np.ndarray | None
+    bias: np.ndarray | None
+    images: EngineImages
+
+    @property
+    def depths(self) -> dict[str, int]:
+        """The BlockSparseGemm depth parameters for this problem (exact, or with some slack)."""
+        shape, slack = self.images.shape, 3 if self.spec.get("slack") else 0
+        return {
+            "x_depth": len(self.images.xmem) + slack,
+            "w_depth": max(len(self.images.wmem), 1) + slack,
+            "idx_depth": max(self.images.layout.stored_blocks, 1) + slack,
+            "max_n_tiles": shape.n_tiles + slack,
+            "y_depth": shape.m_tiles * shape.n_tiles * self.cfg.rows + slack,
+        }
+
+    @property
+    def runtime(self) -> dict[str, int]:
+        """The problem-size inputs: m_tiles, n_tiles, k_blocks."""
+        shape = self.images.shape
+        return {"m_tiles": shape.m_tiles, "n_tiles": shape.n_tiles, "k_blocks": shape.k_blocks}
+
+    @property
+    def y_words(self) -> int:
+        shape = self.images.shape
+        return shape.m_tiles * shape.n_tiles * self.cfg.rows
+
+    def expected_cycles(self) -> int:
+        return gemm_timing(self.cfg, self.x.shape[0], self.x.shape[1], self.w.shape[1], self.mask).cycles
+
+    def expected_y(self) -> np.ndarray:
+        """Y over whole tiles: the model's Y, padded rows hold the bias alone and padded columns zero."""
+        shape, r, c = self.images.shape, self.cfg.rows, self.cfg.cols
+        y = np.zeros((shape.m_tiles * r, shape.n_tiles * c), dtype=object)
+        if self.bias is not None:
+            y[:, : shape.n] = [int(b) for b in self.bias]
+        y[: shape.m, : shape.n] = gemm_outputs(self.cfg, self.x, self.w, self.mask, self.modes, self.bias)
+        return y
+
+
+def _codes(rng, fmt, shape, extreme: bool) -> np.ndarray:
+    codes = rng.integers(0, 1 << fmt.bits, size=shape)
+    if extreme:  # mostly corner codes: sums that wrap or saturate, posit NaR
+        corners = np.array(corner_codes(fmt))
+        codes = np.where(rng.random(shape) < 0.7, rng.choice(corners, size=shape), codes)
+    return codes.astype(np.int64)
+
+
+def build_case(spec: dict) -> GemmCase:
+    mac = dict(spec["mac"])
+    unit = make_mac(mac.pop("kind"), **mac)
+    cfg = EngineConfig(rows=spec["rows"], cols=spec["cols"], block_k=spec["block_k"], block_n=spec["block_n"],
+                       mac=unit)
+    m, k, n = spec["m"], spec["k"], spec["n"]
+    rng = np.random.default_rng(spec["seed"])
+    extreme = bool(rng.random() < 0.35) if spec.get("extreme") is None else bool(spec["extreme"])
+    x = _codes(rng, unit.x_format, (m, k), extreme)
+    w = np.zeros((k, n), np.int64) if spec.get("w_zero") else _codes(rng, unit.w_format, (k, n), extreme)
+    kb, nb = -(-k // cfg.block_k), -(-n // cfg.block_n)
+    spec_mask = spec["mask"]
+    if isinstance(spec_mask, str):
+        if spec_mask != "single":
+            raise ValueError(f"unknown mask spec {spec_mask!r}")
+        mask = np.zeros((kb, nb), bool)
+        mask[rng.integers(kb), rng.integers(nb)] = True
+    elif isinstance(spec_mask, list):
+        mask = np.array(spec_mask, dtype=bool)
+    else:
+        mask = rng.random((kb, nb)) < float(spec_mask)
+    modes = rng.integers(0, 2, size=n) if unit.has_mode else None
+    bias = None
+    if spec.get("bias"):
+        half = 1 << (unit.acc_bits - 1)
+        bias = np.array([int(v) for v in rng.integers(-half, half, size=n)], dtype=object)
+        if extreme:
+            bias[rng.random(n) < 0.5] = half - 1
+    images = engine_images(cfg, x, w, mask, modes, bias)
+    return GemmCase(spec, cfg, x, w, mask, modes, bias, images)
+
+
+def load_writes(case: GemmCase) -> list[tuple[int, int, int]]:
+    """(load_sel, load_addr, load_data) for every word the engine needs: 0 xmem, 1 wmem, 2 idx, 3 ptr, 4 mode,
+    5 bias."""
+    im = case.images
+    words = [im.xmem, im.wmem, [int(v) for v in im.layout.idx], [int(v) for v in im.layout.ptr], im.mode,
+             im.bias]
+    return [(sel, addr, int(word)) for sel, ws in enumerate(words) for addr, word in enumerate(ws)]
+
+
+def check_result(case: GemmCase, y_words: list[int], cycles: int) -> str | None:
+    """None when the RTL's Y words and start-to-done cycle count match the model, else a one-paragraph report."""
+    problems = []
+    want_cycles = case.expected_cycles()
+    if cycles != want_cycles:
+        problems.append(f"cycles: expected {want_cycles}, measured {cycles}")
+    r, c = case.cfg.rows, case.cfg.cols
+    shape = case.images.shape
+    got = unpack_lanes(y_words, c, case.cfg.mac.acc_bits, signed=True)
+    # ymem[(mt * n_tiles + nt) * rows + i] lane j -> Y[mt * rows + i, nt * cols + j]
+    got = got.reshape(shape.m_tiles, shape.n_tiles, r, c).transpose(0, 2, 1, 3).reshape(shape.m_tiles * r, -1)
+    want = case.expected_y()
+    diff = np.argwhere(got != want)
+    if len(diff):
+        shown = ", ".join(f"Y[{i}, {j}] expected {want[i, j]}, got {got[i, j]}" for i, j in diff[:6])
+        more = f" (and {len(diff) - 6} more)" if len(diff) > 6 else ""
+        padding = int(sum(1 for i, j in diff if i >= shape.m or j >= shape.n))
+        where = f" ({padding} of them in tile padding)" if padding else ""
+        problems.append(f"{len(diff)} Y element(s) differ{where}: {shown}{more}")
+    if not problems:
+        return None
+    return f"GEMM case {json.dumps(case.spec)}: " + "; ".join(problems) + "."
+
+
+# ---- the case lists: runs of problems on one engine design
+
+def run_depths(cases: list[GemmCase]) -> dict[str, int]:
+    """Depth parameters of one design that runs every case of a run (the largest of each)."""
+    if any(c.cfg != cases[0].cfg for c in cases):
+        raise ValueError("the cases of one run must share the engine configuration")
+    return {name: max(c.depths[name] for c in cases) for name in cases[0].depths}
+
+
+def run_id(run: list[dict]) -> str:
+    s = run[0]
+    mac = s["mac"]
+    return (f"{mac['kind']}-{mac.get('overflow', 'wrap')}-acc{mac.get('acc_bits', 'dflt')}-{s['rows']}x{s['cols']}"
+            f"-bk{s['block_k']}bn{s['block_n']}-" + "+".join(_problem_id(c) for c in run))
+
+
+def _problem_id(spec: dict) -> str:
+    mask = spec["mask"] if not isinstance(spec["mask"], list) else "explicit"
+    flags = "".join(f"-{f}" for f in ("w_zero", "bias", "slack", "extreme") if spec.get(f))
+    return f"{spec['m']}x{spec['k']}x{spec['n']}-mask{mask}{flags}"
+
+
+def _mac(kind: str, rng, overflow: str, tight: bool) -> dict:
+    """Small-width MAC parameters; ``tight`` sets acc_bits to (about) one product, so sums overflow."""
+    if kind == "fixed":
+        params = {"w_bits": int(rng.integers(2, 7)), "x_bits": int(rng.integers(2, 7))}
+    elif kind == "sp2":
+        params = {"w_bits": int(rng.integers(3, 6)), "x_bits": int(rng.integers(3, 7))}
+    elif kind == "msq":
+        params = {"w_bits": int(rng.choice([3, 4, 5])), "x_bits": int(rng.integers(3, 7))}
+    elif kind == "posit_fixp":
+        params = {"n": int(rng.integers(3, 6)), "es": int(rng.integers(0, 2)), "x_bits": int(rng.integers(3, 7))}
+    else:  # the quire always wraps; a few carry bits make it overflow
+        return {"kind": kind, "n": int(rng.integers(3, 6)), "es": int(rng.integers(0, 2)),
+                "carry_bits": int(rng.choice([1, 2, 8])) if not tight else 1}
+    product_bits = make_mac(kind, **params).product_bits
+    acc_bits = product_bits + int(rng.integers(0, 3)) if tight else product_bits + 6
+    return {"kind": kind, **params, "acc_bits": acc_bits, "overflow": overflow}
+
+
+def _block_n(cols: int, rel: str, rng) -> int:
+    """A pruning block width below (a divisor), equal to or above (a multiple of) the array's columns."""
+    if rel == "<" and cols > 1:
+        return int(rng.choice([d for d in range(1, cols) if cols % d == 0]))
+    if rel == ">":
+        return cols * int(rng.integers(2, 4))
+    return cols
+
+
+# (MAC kind, overflow, tight accumulator, array rows x cols, block_n vs cols): every kind in both overflow
+# modes, every array shape, block_n <, = and > cols
+ENGINES = [
+    ("fixed", "wrap", True, (1, 1), "="),  # gap 0: tiles back to back
+    ("fixed", "saturate", True, (2, 3), "="),
+    ("fixed", "saturate", True, (4, 4), "<"),
+    ("fixed", "wrap", False, (1, 3), ">"),
+    ("sp2", "wrap", False, (3, 1), "="),
+    ("sp2", "saturate", True, (2, 4), "<"),
+    ("sp2", "saturate", False, (1, 4), ">"),
+    ("msq", "wrap", False, (4, 2), ">"),
+    ("msq", "saturate", True, (2, 2), "="),
+    ("msq", "saturate", False, (3, 3), "<"),
+    ("posit_fixp", "wrap", False, (2, 3), ">"),
+    ("posit_fixp", "saturate", True, (4, 2), "<"),
+    ("posit_fixp", "saturate", False, (1, 1), ">"),
+    ("posit_quire", "wrap", False, (4, 4), "="),
+    ("posit_quire", "wrap", True, (2, 2), ">"),
+]
+# problem features, dealt out in turn to the problems after the first of each run
+FEATURES = [
+    {"mask": 0.0},  # no stored block: one clear-only token per tile, Y = bias
+    {"mask": 1.0, "extreme": True, "k": 12},  # dense, corner codes, long sums: wrap / saturate
+    {"mask": 1.0, "w_zero": True},  # an all-zero W
+    {"mask": "single"},  # a single non-zero block
+    {"mask": 0.3},
+    {"mask": 1.0},
+    {"mask": 0.8, "extreme": True},
+]
+
+
+def gemm_runs(seed: int = 2024, problems: int = 4) -> list[list[dict]]:
+    """Deterministic runs: each is a list of problems (case specs) for one engine design, run back to back.
+
+    Every engine of `ENGINES` gets ``problems`` problems (a random density, then `FEATURES`), M, K and N random
+    in 1..12 (so rarely multiples of the array or of block_k), bias on or off at random; one more run holds an
+    explicit mask (a skipped middle K-block, an empty tile column)."""
+    rng = np.random.default_rng(seed)
+    runs: list[list[dict]] = []
+    feature = 0
+    for kind, overflow, tight, (rows, cols), rel in ENGINES:
+        engine = {"mac": _mac(kind, rng, overflow, tight), "rows": rows, "cols": cols,
+                  "block_k": int(rng.integers(1, 5)), "block_n": _block_n(cols, rel, rng)}
+        slack = bool(rng.random() < 0.3)
+        run = []
+        for p in range(problems):
+            extra = {"mask": float(rng.choice([0.2, 0.5, 0.8]))} if p == 0 else FEATURES[feature % len(FEATURES)]
+            feature += p > 0
+            spec = {**engine, "m": int(rng.integers(1, 13)), "k": int(rng.integers(1, 13)),
+                    "n": int(rng.integers(1, 13)), "bias": bool(rng.random() < 0.5), "slack": slack,
+                    "seed": seed * 1000 + 10 * len(runs) + p, **extra}
+            run.append(spec)
+        runs.append(run)
+    explicit = {"mac": {"kind": "fixed", "w_bits": 4, "x_bits": 4, "acc_bits": 9, "overflow": "saturate"},
+                "rows": 2, "cols": 2, "block_k": 2, "block_n": 2, "m": 4, "k": 5, "n": 4, "bias": True}
+    runs.append([{**explicit, "mask": [[1, 0], [0, 0], [1, 0]], "seed": seed * 1000 + 900},
+                 {**explicit, "mask": [[0, 1], [1, 1], [0, 0]], "seed": seed * 1000 + 901, "bias": False}])
+    return runs
