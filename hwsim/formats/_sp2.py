@@ -77,10 +77,10 @@ class SP2(NumberFormat):
         )
 
     def decode(self, codes) -> np.ndarray:
-        t = self.terms(codes)
-        q1 = np.where(t.e1 > 0, np.ldexp(1.0, -t.e1), 0.0)
-        q2 = np.where(t.e2 > 0, np.ldexp(1.0, -t.e2), 0.0)
-        return np.where(t.sign == 1, -(q1 + q2), q1 + q2)
+        return _sp2_values(self)[as_code_array(codes, self.bits)]  # at most 2**11 codes: a table lookup
+
+    def values(self) -> np.ndarray:
+        return _sp2_values(self)
 
     def encode(self, x) -> np.ndarray:
         v = as_float_array(x)
@@ -88,6 +88,17 @@ class SP2(NumberFormat):
             raise ValueError(f"NaN has no code in {self.name}")
         levels, level_codes, tie_up = _sp2_table(self)
         return encode_nearest(v, levels, level_codes, tie_up)
+
+
+@functools.lru_cache(maxsize=32)
+def _sp2_values(fmt: SP2) -> np.ndarray:
+    """Value of every code, from the definition: +-(2**-e1 + 2**-e2), a zero field meaning no term."""
+    t = fmt.terms(np.arange(1 << fmt.bits))
+    q1 = np.where(t.e1 > 0, np.ldexp(1.0, -t.e1), 0.0)
+    q2 = np.where(t.e2 > 0, np.ldexp(1.0, -t.e2), 0.0)
+    values = np.where(t.sign == 1, -(q1 + q2), q1 + q2)
+    values.setflags(write=False)
+    return values
 
 
 @functools.lru_cache(maxsize=32)
