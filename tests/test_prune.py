@@ -351,3 +351,12 @@ def test_prune_does_not_disturb_a_copy():
     prune(model, "channel:0.5")
     assert not prune_info(clone)
     assert torch.count_nonzero(clone.net[0].weight) == clone.net[0].weight.numel()
+
+
+def test_public_module_names():
+    import hwsim.prune
+    import hwsim.quant
+    from hwsim.frontend import prune as frontend_prune
+    from hwsim.frontend import quantize as frontend_quantize
+
+    assert hwsim.prune.prune is frontend_prune and hwsim.quant.quantize is frontend_quantize

@@ -1,0 +1,10 @@
+"""Pruning of torch models (block-structured as in LPViT, N:M, unstructured magnitude, output channel).
+
+The public home of `hwsim.frontend.prune`; see its docstring for the options and the spec strings.
+"""
+
+from .frontend._meta import PruneInfo, prune_info
+from .frontend._prune import prune
+from .frontend._spec import PRUNE_METHODS, PruneSpec, parse_prune
+
+__all__ = ["PRUNE_METHODS", "PruneInfo", "PruneSpec", "parse_prune", "prune", "prune_info"]

@@ -1,0 +1,10 @@
+"""Quantization of torch models: fixed point, SP2, MSQ per row, posit, and the posit/fixed-point mix.
+
+The public home of `hwsim.frontend.quantize`; see its docstring for the schemes and the spec strings.
+"""
+
+from .frontend._meta import QuantInfo, quant_info
+from .frontend._quant import quantize
+from .frontend._spec import QUANT_SCHEMES, QuantSpec, parse_quant
+
+__all__ = ["QUANT_SCHEMES", "QuantInfo", "QuantSpec", "parse_quant", "quant_info", "quantize"]
