@@ -55,15 +55,14 @@ def _cmd_formats_show(args: argparse.Namespace) -> None:
         print(f"wrote {args.plot}")
 
 
-def _cmd_demo(args: argparse.Namespace) -> None:
+def _cmd_formats_demo(args: argparse.Namespace) -> None:
+    import pandas as pd
+
     from .formats import parse_format
     from .report import check_writable_dir, format_table, plot_levels, write_text, write_with
 
     out = check_writable_dir(args.out)
-    specs = ["fixed:4:3", "sp2:4", "posit:4:0", "posit:4:1", "posit:8:2"]
-    formats = [parse_format(s) for s in specs]
-    import pandas as pd
-
+    formats = [parse_format(s) for s in ("fixed:4:3", "sp2:4", "posit:4:0", "posit:4:1", "posit:8:2")]
     tables = pd.concat([format_table(f) for f in formats], ignore_index=True)
     write_with(out / "formats.csv", lambda tmp: tables.to_csv(tmp, index=False))
     summary = pd.DataFrame([
@@ -75,6 +74,17 @@ def _cmd_demo(args: argparse.Namespace) -> None:
     plot_levels(formats[:4], out / "levels.png")
     print(summary.to_string(index=False))
     print(f"report written to {out}/ (formats.csv, formats.md, levels.png)")
+
+
+# The embedded default of `make demo`: DeiT-S with LPViT-style 32x32 block pruning at half density and SP2-4
+# weights, on the default accelerator, against its dense self.
+DEMO = {"model": "deit_small", "prune": "block:32x32:0.5", "quant": "sp2:4", "arch": None, "baseline": "dense"}
+
+
+def _cmd_demo(args: argparse.Namespace) -> None:
+    print(f"hwsim demo: simulate {DEMO['model']} --prune {DEMO['prune']} --quant {DEMO['quant']} "
+          f"--baseline {DEMO['baseline']} (default accelerator)")
+    _cmd_simulate(argparse.Namespace(out=args.out, **DEMO))
 
 
 def _parse_params(items: Sequence[str] | None) -> dict[str, object]:
@@ -238,6 +248,18 @@ def _cmd_capture(args: argparse.Namespace) -> None:
     print(f"wrote {args.output}")
 
 
+def _cmd_simulate(args: argparse.Namespace) -> None:
+    from ._simulate import simulate
+    from .report import check_writable_dir
+
+    out = check_writable_dir(args.out)  # refuse before spending minutes on a report that cannot be written
+    report = simulate(args.model, args.arch, prune=args.prune, quant=args.quant, baseline=args.baseline,
+                      progress=sys.stderr.isatty())
+    report.save(out)
+    print(report.summary())
+    print(f"report written to {out}/ (report.json, layers.csv, layers.md, config.yaml, latency/energy/area.png)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="hwsim", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -302,7 +324,21 @@ def build_parser() -> argparse.ArgumentParser:
     cap.add_argument("--max-rows", type=int, default=60, help="rows of the layer table to print")
     cap.set_defaults(func=_cmd_capture)
 
-    demo = sub.add_parser("demo", help="the main job on an embedded default; writes a report")
+    sim = sub.add_parser("simulate", help="the main job: latency, energy and area of a model on an accelerator")
+    sim.add_argument("model", metavar="MODEL", help="a registry name, a saved workload (.npz), or a .py file "
+                     "defining `model` and `example_args`")
+    sim.add_argument("--prune", metavar="SPEC", help="e.g. block:32x32:0.5 (models only)")
+    sim.add_argument("--quant", metavar="SPEC", help="e.g. sp2:4, msq:4:0.5, posit-fixp:4:1:8 (models only)")
+    sim.add_argument("--arch", metavar="FILE", help="accelerator config YAML (default: configs/default.yaml)")
+    sim.add_argument("--baseline", choices=("dense",), help="also simulate the unpruned model: speedup, energy ratio")
+    sim.add_argument("--out", type=Path, required=True, help="report folder")
+    sim.set_defaults(func=_cmd_simulate)
+
+    fdemo = fsub.add_parser("demo", help="write the code tables and a level plot of the 4-bit formats")
+    fdemo.add_argument("--out", type=Path, default=Path("out/formats"), help="folder (default out/formats)")
+    fdemo.set_defaults(func=_cmd_formats_demo)
+
+    demo = sub.add_parser("demo", help="the main job on an embedded default (DeiT-S, 32x32 blocks at 50%%, SP2-4)")
     demo.add_argument("--out", type=Path, default=Path("out/demo"), help="report folder (default out/demo)")
     demo.set_defaults(func=_cmd_demo)
     return parser

@@ -54,16 +54,16 @@ def test_console_script_reports_errors_without_traceback():
     assert proc.stderr == "hwsim: error: n must be >= 2, not 1\n"
 
 
-def test_demo_writes_table_and_plot(tmp_path, capsys):
+def test_formats_demo_writes_table_and_plot(tmp_path, capsys):
     out = tmp_path / "demo"
-    assert main(["demo", "--out", str(out)]) == 0
+    assert main(["formats", "demo", "--out", str(out)]) == 0
     assert {p.name for p in out.iterdir()} == {"formats.csv", "formats.md", "levels.png"}
     assert "posit:8:2" in (out / "formats.md").read_text()
     assert f"report written to {out}" in capsys.readouterr().out
 
 
-def test_demo_refuses_an_unwritable_out(tmp_path, capsys):
+def test_formats_demo_refuses_an_unwritable_out(tmp_path, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    assert main(["demo", "--out", str(blocker / "sub")]) == 2
+    assert main(["formats", "demo", "--out", str(blocker / "sub")]) == 2
     assert "--out" in capsys.readouterr().err

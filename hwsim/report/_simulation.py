@@ -1,0 +1,118 @@
+"""The report of a whole-model simulation: per-layer table, totals, figures, and files written whole."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from ._io import check_writable_dir
+
+ENERGY_COMPONENTS = ("mac", "sram", "dram", "vector", "leakage")
+
+
+@dataclass
+class Report:
+    """Result of `hwsim.simulate`: ``layers`` (one row per op) and ``totals`` (the numbers a reader wants first)."""
+
+    model: str
+    layers: pd.DataFrame
+    totals: dict
+    area: dict  # mm^2 by component
+    config_yaml: str
+    baseline: dict | None = None  # totals of the dense baseline with speedup / energy_ratio
+    meta: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        out = {"model": self.model, **self.totals, "area_by_component_mm2": self.area}
+        if self.baseline is not None:
+            out["baseline"] = self.baseline
+            out["speedup"] = self.baseline["speedup"]
+            out["energy_ratio"] = self.baseline["energy_ratio"]
+        out["meta"] = self.meta
+        return out
+
+    def summary(self) -> str:
+        t = self.totals
+        lines = [
+            f"{self.model} on {self.meta.get('config', 'the accelerator')}",
+            f"  cycles      {t['cycles']:,}  ({t['stall_cycles']:,} stalled)   latency {t['latency_s'] * 1e3:.3f} ms"
+            f"   {t['throughput_inf_per_s']:.1f} inferences/s",
+            f"  MACs        {t['macs']:,.0f} kept of {t['dense_macs']:,}   "
+            f"PE utilization {100 * t['utilization']:.1f} %",
+            f"  energy      {t['energy_j'] * 1e3:.3f} mJ per inference   average power {t['power_w']:.3f} W",
+            "              " + ", ".join(f"{k} {100 * v / max(t['energy_j'], 1e-30):.0f} %"
+                                       for k, v in t["energy_by_component_j"].items()),
+            f"  area        {t['area_mm2']:.3f} mm^2   " + ", ".join(f"{k} {v:.3f}" for k, v in self.area.items()),
+        ]
+        if self.baseline is not None:
+            b = self.baseline
+            lines.append(f"  vs dense    speedup {b['speedup']:.2f}x, energy {b['energy_ratio']:.2f}x lower "
+                         f"({b['cycles']:,} cycles, {b['energy_j'] * 1e3:.3f} mJ)")
+        return "\n".join(lines)
+
+    def figures(self) -> dict[str, Figure]:
+        """Per-layer latency (compute / stall stacked), energy breakdown, and area breakdown."""
+        figs = {}
+        gemm = self.layers
+        fig = Figure(figsize=(12, 4), layout="constrained")
+        ax = fig.subplots()
+        x = range(len(gemm))
+        ax.bar(x, gemm["compute_cycles"], label="compute", width=1.0)
+        ax.bar(x, gemm["stall_cycles"], bottom=gemm["compute_cycles"], label="stall (DRAM)", width=1.0)
+        ax.set_ylim(0, 1.05 * max(1, int((gemm["compute_cycles"] + gemm["stall_cycles"]).max())))
+        ax.set_xlabel("op (in execution order)")
+        ax.set_ylabel("cycles")
+        ax.set_title(f"{self.model}: per-op latency")
+        ax.legend()
+        figs["latency.png"] = fig
+
+        fig = Figure(figsize=(6, 4), layout="constrained")
+        ax = fig.subplots()
+        comp = self.totals["energy_by_component_j"]
+        ax.bar(list(comp), [v * 1e3 for v in comp.values()])
+        ax.set_ylabel("energy per inference [mJ]")
+        ax.set_title(f"{self.model}: energy by component")
+        figs["energy.png"] = fig
+
+        fig = Figure(figsize=(6, 4), layout="constrained")
+        ax = fig.subplots()
+        ax.bar(list(self.area), list(self.area.values()))
+        ax.set_ylabel("area [mm^2]")
+        ax.set_title("accelerator area by component")
+        figs["area.png"] = fig
+        return figs
+
+    def save(self, out_dir: str | os.PathLike) -> Path:
+        """Write report.json, layers.csv, layers.md, config.yaml and the figures into ``out_dir``.
+
+        Everything is rendered into a staging folder first and moved in at the end, so a failure leaves no
+        partial report behind.
+        """
+        out = check_writable_dir(out_dir)
+        stage = Path(tempfile.mkdtemp(prefix=".hwsim-report-", dir=out))
+        try:
+            (stage / "report.json").write_text(json.dumps(self.to_dict(), indent=1, default=_jsonable) + "\n")
+            self.layers.to_csv(stage / "layers.csv", index=False)
+            (stage / "layers.md").write_text(f"# {self.model}\n\n" + self.summary().replace("\n", "  \n") + "\n\n"
+                                             + self.layers.to_markdown(index=False) + "\n")
+            (stage / "config.yaml").write_text(self.config_yaml)
+            for name, fig in self.figures().items():
+                fig.savefig(stage / name, dpi=110)
+            for item in stage.iterdir():
+                os.replace(item, out / item.name)
+        finally:
+            shutil.rmtree(stage, ignore_errors=True)
+        return out
+
+
+def _jsonable(v):
+    if hasattr(v, "item"):
+        return v.item()
+    raise TypeError(f"cannot write {type(v).__name__} to JSON")
