@@ -8,6 +8,7 @@ Usage: python benchmarks/bench_cost.py [--markdown] [--csv FILE]
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
@@ -16,25 +17,8 @@ import pandas as pd
 from hwsim.cost import gate_energy_model, mac_energy, validation_table
 from hwsim.mac import make_mac
 
-# Every MAC kind at 4 and 8 weight bits, 8-bit activations (posit_quire: posit activations of the same format).
-DESIGNS = [
-    ("fixed", dict(w_bits=4, x_bits=8)),
-    ("sp2", dict(w_bits=4, x_bits=8)),
-    ("msq", dict(w_bits=4, x_bits=8)),
-    ("posit_fixp", dict(n=4, es=1, x_bits=8)),
-    ("posit_quire", dict(n=4, es=1)),
-    ("fixed", dict(w_bits=8, x_bits=8)),
-    ("sp2", dict(w_bits=8, x_bits=8)),
-    ("msq", dict(w_bits=8, x_bits=8)),
-    ("posit_fixp", dict(n=8, es=0, x_bits=8)),
-    ("posit_fixp", dict(n=8, es=2, x_bits=8)),
-    ("posit_quire", dict(n=8, es=0)),
-    ("posit_quire", dict(n=8, es=2)),
-]
-
-
-def _label(unit) -> str:
-    return f"{unit.kind} ({unit.w_format.name} x {unit.x_format.name})"
+sys.path.insert(0, os.path.dirname(__file__))
+from _util import MAC_DESIGNS, mac_label
 
 
 def validation_frame() -> pd.DataFrame:
@@ -46,14 +30,14 @@ def validation_frame() -> pd.DataFrame:
 def mac_frame() -> pd.DataFrame:
     """One row per MAC design: energy per MAC (random and all-zero operands), its split, area and leakage."""
     rows = []
-    for kind, params in DESIGNS:
+    for kind, params in MAC_DESIGNS:
         unit = make_mac(kind, **params)
         t0 = time.perf_counter()
         r = mac_energy(unit)
         z = mac_energy(unit, activity="zero")
         b = r.breakdown_pj_per_mac
         rows.append({
-            "MAC": _label(unit),
+            "MAC": mac_label(unit),
             "acc bits": unit.acc_bits,
             "gates": r.gates,
             "FFs": r.flip_flops,

@@ -7,6 +7,7 @@ Usage: python benchmarks/bench_mac_area.py [--csv FILE] [--markdown]
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
@@ -15,25 +16,8 @@ import pandas as pd
 from hwsim.cost import mac_area
 from hwsim.mac import make_mac
 
-DESIGNS = [
-    ("fixed", dict(w_bits=4, x_bits=8)),
-    ("sp2", dict(w_bits=4, x_bits=8)),
-    ("msq", dict(w_bits=4, x_bits=8)),
-    ("posit_fixp", dict(n=4, es=1, x_bits=8)),
-    ("posit_quire", dict(n=4, es=1)),
-    ("fixed", dict(w_bits=8, x_bits=8)),
-    ("sp2", dict(w_bits=8, x_bits=8)),
-    ("msq", dict(w_bits=8, x_bits=8)),
-    ("posit_fixp", dict(n=8, es=0, x_bits=8)),
-    ("posit_fixp", dict(n=8, es=2, x_bits=8)),
-    ("posit_quire", dict(n=8, es=0)),
-    ("posit_quire", dict(n=8, es=2)),
-]
-
-
-def _label(unit) -> str:
-    w = unit.w_format.name
-    return f"{unit.kind} ({w} x {unit.x_format.name})"
+sys.path.insert(0, os.path.dirname(__file__))
+from _util import MAC_DESIGNS, mac_label
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,11 +26,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--markdown", action="store_true", help="print a Markdown table")
     args = ap.parse_args(argv)
     rows = []
-    for kind, params in DESIGNS:
+    for kind, params in MAC_DESIGNS:
         unit = make_mac(kind, **params)
         t0 = time.perf_counter()
         r = mac_area(unit)
-        rows.append({"MAC": _label(unit), "w bits": unit.w_bits, "acc bits": unit.acc_bits, "LUTs": r.luts,
+        rows.append({"MAC": mac_label(unit), "w bits": unit.w_bits, "acc bits": unit.acc_bits, "LUTs": r.luts,
                      "CARRY4": r.carry4, "FFs": r.ffs, "gates": r.gates, "transistors": r.transistors,
                      "s": round(time.perf_counter() - t0, 1)})
     table = pd.DataFrame(rows)

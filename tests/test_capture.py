@@ -10,13 +10,7 @@ from hwsim.frontend._capture import capture
 from hwsim.models import create_model
 from hwsim.workload import GemmOp, UnmappedOp, VectorOp, Workload
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def image():

@@ -22,15 +22,7 @@ from hwsim.models import (
 from hwsim.models.jsc import JSC_CONFIGS, JSCNet, MaskedLinear
 from hwsim.models.vit import Attention, PatchEmbed
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _single_thread():
-    # These models are tiny (or traced, not run): intra-op threads only add OpenMP spin-wait overhead, which on a
-    # loaded machine or under `pytest -n 2` made the suite several times slower. Restored for other modules.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 # ----------------------------------------------------------------------------------------------- registry

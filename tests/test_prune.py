@@ -12,13 +12,7 @@ from torch import nn
 from hwsim.frontend import PruneSpec, prune, prune_info, quantize
 from hwsim.models import VisionTransformer, create_model
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _single_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def _weights(model: nn.Module) -> dict[str, np.ndarray]:

@@ -17,12 +17,7 @@ SCHEMES = ["fixed:8", "fixed:4", "fixed:2", "sp2:4", "sp2:6", "msq:4:0.5", "msq:
            "posit:16:2", "posit-fixp:4:1:4", "posit-fixp:8:0:8:0.25"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _single_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def _model(name: str, seed: int = 0) -> nn.Module:

@@ -19,8 +19,7 @@ from hwsim.sim._model import simulate_workload
 
 
 @pytest.fixture(scope="module")
-def mlp_workload():
-    torch.set_num_threads(1)
+def mlp_workload(torch_one_thread):
     model = create_model("digits_mlp")
     prune(model, "block:32x32:0.5:pad")
     return capture(model, (torch.randn(256, 64),), name="digits_mlp")
