@@ -261,7 +261,17 @@ def _cmd_simulate(args: argparse.Namespace) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="hwsim", description=__doc__.splitlines()[0])
+    parser = _Parser(
+        prog="hwsim",
+        description="Cycle-level accelerator simulator and cost model for pruned and quantized neural networks.",
+        epilog="examples:\n"
+               "  hwsim simulate deit_base --prune block:32x32:0.25 --quant sp2:4 --baseline dense --out out/b\n"
+               "  hwsim gemm --m 512 --k 768 --n 768 --array 32x32 --block 32x32 --density 0.5 --mac sp2\n"
+               "  hwsim capture deit_small --prune block:32x32:0.5 --quant msq:4:0.5 -o ds.npz\n"
+               "  hwsim rtl area posit_fixp --param n=4 --param es=1\n"
+               "  hwsim formats show posit 4 1 sp2 4 --plot levels.png",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     formats = sub.add_parser("formats", help="number formats: code tables and level plots")
