@@ -39,12 +39,17 @@ def _resolve_workload(model, prune, quant, example_args) -> Workload:
 
     prune_spec = parse_prune(prune) if prune else None
     quant_spec = parse_quant(quant) if quant else None
-    if isinstance(model, str):
-        module, args, kwargs, name = load_model(model)
-    else:
+    import torch
+
+    if isinstance(model, str | os.PathLike):
+        module, args, kwargs, name = load_model(str(model))
+    elif isinstance(model, torch.nn.Module):
         if example_args is None:
             raise ValueError("a torch model needs example_args to be captured")
         module, args, kwargs, name = model, example_args, None, type(model).__name__
+    else:
+        raise TypeError("model must be a Workload, a .npz or .py path, a registry name or a torch.nn.Module, "
+                        f"not {type(model).__name__}")
     if prune_spec is not None:
         do_prune(module, prune_spec)
     if quant_spec is not None:

@@ -19,6 +19,19 @@ import numpy as np
 FORMAT_VERSION = 1
 OP_KINDS = ("gemm", "vector", "unmapped")
 
+# Element-wise and reduction ops the vector unit executes (ATen op names without overload): what capture maps to
+# a VectorOp, and the op names an accelerator config may give vector cycles for.
+VECTOR_OPS = frozenset({
+    "layer_norm", "native_layer_norm", "softmax", "_softmax", "log_softmax", "_log_softmax", "gelu", "relu",
+    "relu_", "silu", "sigmoid", "tanh", "hardtanh", "hardswish", "hardsigmoid", "leaky_relu", "elu", "clamp",
+    "clamp_min", "clamp_max", "add", "sub", "mul", "div", "neg", "exp", "log", "pow", "sqrt", "rsqrt",
+    "reciprocal", "abs", "mean", "sum", "amax", "max", "min", "var", "var_mean", "batch_norm",
+    "_native_batch_norm_legit_no_training", "native_batch_norm", "max_pool2d", "avg_pool2d",
+    "adaptive_avg_pool2d", "max_pool2d_with_indices", "embedding", "gather", "index", "index_select", "where",
+    "masked_fill", "cumsum", "diff", "ge", "gt", "le", "lt", "eq", "ne", "__and__", "__or__", "bitwise_and",
+    "bitwise_or", "logical_and", "logical_or", "logical_not", "erf", "addcmul", "lerp", "rms_norm",
+})
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GemmOp:
@@ -44,6 +57,10 @@ class GemmOp:
     w_format: str | None = None
     codes: str | None = None
     row_modes: str | None = None  # MSQ: per output column 1 = SP2, 0 = fixed
+    # real sizes of the operands' tensors (None: m*k*count and, for weights, the weight): a convolution's input
+    # is the feature map, not its im2col expansion, and attention's second operand is an activation
+    in_elements: int | None = None
+    w_elements: int | None = None
     kind: str = field(default="gemm", init=False)
 
     @property
@@ -54,6 +71,11 @@ class GemmOp:
     @property
     def kept_macs(self) -> float:
         return self.macs * self.density
+
+    @property
+    def input_elements(self) -> int:
+        """Elements of the input activation tensor (what must be on chip or fetched)."""
+        return self.in_elements if self.in_elements is not None else self.m * self.k * self.count
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -36,10 +36,10 @@ def test_macs_come_from_the_config():
     ("array:\n  rowz: 4\n", "cfg.yaml: unknown key 'array.rowz'; did you mean 'rows'?"),
     ("clock: 5\n", "cfg.yaml: unknown key 'clock'"),
     ("array:\n  rows: 0\n", "cfg.yaml: array: rows must be >= 1, not 0"),
-    ("memory:\n  dram_gbps: -3\n", "cfg.yaml: memory: dram_gbps must be > 0, not -3"),
+    ("memory:\n  dram_gbps: -3\n", "cfg.yaml: memory: dram_gbps must be a finite number > 0, not -3"),
     ("array:\n  mac: {kind: tensor}\n", "cfg.yaml: array.mac: kind must be one of"),
     ("array:\n  mac: {kind: fixed, params: {acc_bits: 4}}\n", "acc_bits must be >= 16"),
-    ("vector:\n  cycles_per_element: {gelu: 0}\n", "cycles_per_element.gelu must be > 0"),
+    ("vector:\n  cycles_per_element: {gelu: 0}\n", "cycles_per_element.gelu must be a finite number > 0"),
     ("[1, 2]\n", "cfg.yaml: the file must be a mapping of keys"),
     ("array: [\n", "cfg.yaml: not valid YAML"),
 ])
@@ -54,3 +54,14 @@ def test_bad_files_name_the_file_and_the_key(tmp_path, text, message):
 def test_a_missing_file():
     with pytest.raises(ValueError, match="cannot be read"):
         load_config("/nonexistent/cfg.yaml")
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    ({"technology_nm": 7}, "technology_nm must be 45"),
+    ({"clock_mhz": float("inf")}, "clock_mhz must be a finite number > 0"),
+    ({"memory": {"dram_latency_ns": float("nan")}}, "dram_latency_ns must be a finite number > 0"),
+    ({"vector": {"cycles_per_element": {"softmx": 100}}}, "'softmx' is not a vector op; did you mean 'softmax'?"),
+])
+def test_values_the_model_cannot_honour_are_refused(data, message):
+    with pytest.raises(ValueError, match=message.replace("?", r"\?").replace("(", r"\(")):
+        config_from_dict(data, "x.yaml")

@@ -132,3 +132,41 @@ def test_demo_runs_the_main_job(tmp_path, capsys):
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["model"] == "deit_small" and report["speedup"] > 1
     assert "report written to" in capsys.readouterr().out
+
+
+def test_a_convolution_reads_its_feature_map_not_the_im2col_expansion(torch_one_thread):
+    w = capture(create_model("digits_cnn"), (torch.randn(1, 1, 8, 8),))
+    first, second = w.gemms[0], w.gemms[1]
+    assert first.input_elements == 64 and first.m * first.k == 64 * 9
+    results = {r.name: r for r in simulate_workload(w, AcceleratorConfig())}
+    r1, r2 = results[first.name], results[second.name]
+    weight_bytes = [r.counts["weight_sram_writes"] * 64 / 8 for r in (r1, r2)]  # what the weight SRAM was filled with
+    assert r1.counts["in_bytes"] == 64  # int8 activations of the 8x8 image
+    assert r1.counts["dram_read_bytes"] == weight_bytes[0] + 64  # the image comes from DRAM once
+    # the second conv's input is the first conv's (ReLU'd) output, still on chip: only weights come from DRAM
+    assert r2.counts["in_bytes"] == 512
+    assert r2.counts["dram_read_bytes"] == weight_bytes[1]
+
+
+def test_attention_operands_stay_on_chip_when_they_fit(torch_one_thread):
+    w = capture(create_model("deit_tiny", attention="sdpa"), (torch.randn(1, 3, 224, 224),))
+    results = simulate_workload(w, AcceleratorConfig())
+    attention = [r for r, op in zip(results, w, strict=True) if op.kind == "gemm" and op.weight is None]
+    assert attention and all(r.counts["dram_read_bytes"] == 0 for r in attention)
+    tight = config_from_dict({"memory": {"act_sram_kb": 64}})
+    spilled = [r for r, op in zip(simulate_workload(w, tight), w, strict=True)
+               if op.kind == "gemm" and op.weight is None]
+    assert all(r.counts["dram_read_bytes"] > 0 for r in spilled)
+
+
+def test_the_output_buffer_must_hold_a_tile(mlp_workload):
+    with pytest.raises(ValueError, match="of out_sram .* which has 0.01 KB"):
+        simulate_workload(mlp_workload, small(out_sram_kb=0.01))
+
+
+def test_a_path_to_a_model_file(tmp_path):
+    src = tmp_path / "m.py"
+    src.write_text("import torch\nmodel = torch.nn.Linear(8, 4)\nexample_args = (torch.randn(2, 8),)\n")
+    assert hwsim.simulate(src).totals["dense_macs"] == 2 * 8 * 4
+    with pytest.raises(TypeError, match="model must be a Workload"):
+        hwsim.simulate(42)

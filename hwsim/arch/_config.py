@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,7 +21,11 @@ import yaml
 
 from ..formats._base import check_int
 from ..mac import MAC_KINDS, MacUnit, make_mac
+from ..workload import VECTOR_OPS
 from ._engine import EngineConfig
+
+# The cost tables (Horowitz's energies, the Nangate cell library) are 45 nm; other nodes are not modelled.
+SUPPORTED_NODES_NM = (45,)
 
 # Cycles per element on the vector unit by op kind (one lane); the default covers simple element-wise ops.
 # softmax: exp, running sum, reciprocal-multiply; layer_norm: mean, variance, normalise, scale-shift.
@@ -35,8 +40,8 @@ def _positive(name: str, value, *, integer: bool = False) -> float:
         raise TypeError(f"{name} must be a number, not {value!r}")
     if integer and not float(value).is_integer():
         raise ValueError(f"{name} must be a whole number, not {value!r}")
-    if not value > 0:
-        raise ValueError(f"{name} must be > 0, not {value!r}")
+    if not value > 0 or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number > 0, not {value!r}")
     return value
 
 
@@ -108,7 +113,12 @@ class VectorConfig:
     def __post_init__(self) -> None:
         check_int("lanes", self.lanes, 1, 1 << 16)
         table = dict(DEFAULT_VECTOR_CYCLES)
+        known = sorted(VECTOR_OPS | {"default"})
         for op, cycles in dict(self.cycles_per_element).items():
+            if op not in known:
+                close = difflib.get_close_matches(str(op), known, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise ValueError(f"cycles_per_element: {op!r} is not a vector op{hint}")
             table[str(op)] = float(_positive(f"cycles_per_element.{op}", cycles))
         object.__setattr__(self, "cycles_per_element", MappingProxyType(table))
 
@@ -133,6 +143,8 @@ class AcceleratorConfig:
             raise ValueError(f"name must be a non-empty string, not {self.name!r}")
         _positive("clock_mhz", self.clock_mhz)
         check_int("technology_nm", self.technology_nm, 1, 1000)
+        if self.technology_nm not in SUPPORTED_NODES_NM:
+            raise ValueError(f"technology_nm must be 45 (the cost tables are 45 nm), not {self.technology_nm!r}")
 
     @property
     def dram_bytes_per_cycle(self) -> float:

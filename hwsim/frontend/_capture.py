@@ -15,20 +15,9 @@ from collections import Counter
 
 import numpy as np
 
-from ..workload import GemmOp, UnmappedOp, VectorOp, Workload
+from ..workload import VECTOR_OPS, GemmOp, UnmappedOp, VectorOp, Workload
 from ._meta import prune_info, quant_info
 
-# Element-wise and reduction ops the vector unit executes (the key is the op name without overload).
-VECTOR_OPS = {
-    "layer_norm", "native_layer_norm", "softmax", "_softmax", "log_softmax", "_log_softmax", "gelu", "relu",
-    "relu_", "silu", "sigmoid", "tanh", "hardtanh", "hardswish", "hardsigmoid", "leaky_relu", "elu", "clamp",
-    "clamp_min", "clamp_max", "add", "sub", "mul", "div", "neg", "exp", "log", "pow", "sqrt", "rsqrt",
-    "reciprocal", "abs", "mean", "sum", "amax", "max", "min", "var", "var_mean", "batch_norm",
-    "_native_batch_norm_legit_no_training", "native_batch_norm", "max_pool2d", "avg_pool2d",
-    "adaptive_avg_pool2d", "max_pool2d_with_indices", "embedding", "gather", "index", "index_select", "where",
-    "masked_fill", "cumsum", "diff", "ge", "gt", "le", "lt", "eq", "ne", "__and__", "__or__", "bitwise_and",
-    "bitwise_or", "logical_and", "logical_or", "logical_not", "erf", "addcmul", "lerp", "rms_norm",
-}
 # Data layout, shape bookkeeping and constant creation: no compute on this hardware.
 LAYOUT_OPS = {
     "view", "_unsafe_view", "reshape", "permute", "transpose", "t", "unsqueeze", "squeeze", "flatten",
@@ -96,7 +85,7 @@ class _Builder:
         return f"{path}.{node.name}{suffix}" if path else f"{node.name}{suffix}"
 
     def weight_gemm(self, node, role: str, param: str, w_gemm: np.ndarray, m: int, k: int, n: int,
-                    count: int = 1) -> None:
+                    count: int = 1, in_elements: int | None = None) -> None:
         """A GEMM whose W is a parameter; w_gemm is its (K, N) (or (groups, K, N)) view."""
         layer = param.rsplit(".", 1)[0] if param.endswith(".weight") else param
         wkey = f"{layer}.weight"
@@ -119,11 +108,12 @@ class _Builder:
         elif q is not None:
             fields["w_format"] = q.scheme
         self.ops.append(GemmOp(name=layer, target=str(node.target), role=role, m=m, k=k, n=n, count=count,
-                               **fields))
+                               in_elements=in_elements, **fields))
 
-    def act_gemm(self, node, role: str, m: int, k: int, n: int, count: int, suffix: str = "") -> None:
+    def act_gemm(self, node, role: str, m: int, k: int, n: int, count: int, suffix: str = "",
+                 in_elements: int | None = None, w_elements: int | None = None) -> None:
         self.ops.append(GemmOp(name=self.name_for(node, suffix), target=str(node.target), role=role, m=m, k=k,
-                               n=n, count=count))
+                               n=n, count=count, in_elements=in_elements, w_elements=w_elements))
 
     # --- node handlers ------------------------------------------------------------------------------
     def linear(self, node) -> None:
@@ -135,7 +125,7 @@ class _Builder:
         if param is not None:
             self.weight_gemm(node, "linear", param, self.state[param].detach().cpu().numpy().T, m, k, n)
         else:
-            self.act_gemm(node, "matmul", m, k, n, 1)
+            self.act_gemm(node, "matmul", m, k, n, 1, w_elements=_numel(w))
         self.bias(node, node.args[2] if len(node.args) > 2 else None, out)
 
     def addmm(self, node) -> None:
@@ -145,7 +135,7 @@ class _Builder:
         if param is not None:  # e.g. GPT-2's Conv1D keeps its weight as (in, out): already the GEMM's W
             self.weight_gemm(node, "linear", param, self.state[param].detach().cpu().numpy(), m, k, n)
         else:
-            self.act_gemm(node, "matmul", m, k, n, 1)
+            self.act_gemm(node, "matmul", m, k, n, 1, w_elements=_numel(b))
         self.bias(node, bias, _shape(node))
 
     def bias(self, node, bias, out_shape) -> None:
@@ -167,11 +157,11 @@ class _Builder:
             m = int(math.prod(sa[:-1]))
             self.weight_gemm(node, "linear", param, self.state[param].detach().cpu().numpy(), m, k, n)
         else:
-            self.act_gemm(node, "matmul", m, k, n, count)
+            self.act_gemm(node, "matmul", m, k, n, count, in_elements=_numel(a), w_elements=_numel(b))
 
     def conv2d(self, node) -> None:
         args = list(node.args) + [None] * 9
-        w, b = args[1], args[2]
+        x, w, b = args[0], args[1], args[2]
         if _op_name(node.target) == "convolution":  # (x, w, b, stride, padding, dilation, transposed, pad, groups)
             if args[6]:
                 raise ValueError(f"transposed convolution {node.name} has no hardware mapping")
@@ -189,9 +179,11 @@ class _Builder:
         if param is not None:
             weight = self.state[param].detach().cpu().numpy()  # (out, in/g, kh, kw)
             gemm = weight.reshape(groups, n, k).transpose(0, 2, 1)  # (g, K, N)
-            self.weight_gemm(node, "conv", param, gemm[0] if groups == 1 else gemm, m, k, n, groups)
+            # the input is the feature map itself: im2col's copies are re-reads from SRAM, not new data
+            self.weight_gemm(node, "conv", param, gemm[0] if groups == 1 else gemm, m, k, n, groups,
+                             in_elements=_numel(x))
         else:
-            self.act_gemm(node, "conv", m, k, n, groups)
+            self.act_gemm(node, "conv", m, k, n, groups, in_elements=_numel(x), w_elements=_numel(w))
         self.bias(node, b, out)
 
     def sdpa(self, node) -> None:
@@ -199,10 +191,11 @@ class _Builder:
         sq, sk, sv = _shape(q), _shape(k), _shape(v)
         count = int(math.prod(sq[:-2]))
         lq, e, lk, ev = sq[-2], sq[-1], sk[-2], sv[-1]
-        self.act_gemm(node, "attn_qk", lq, e, lk, count, ".qk")
+        self.act_gemm(node, "attn_qk", lq, e, lk, count, ".qk", in_elements=_numel(q), w_elements=_numel(k))
         self.ops.append(VectorOp(name=self.name_for(node, ".softmax"), target=str(node.target), op="softmax",
                                  elements=count * lq * lk))
-        self.act_gemm(node, "attn_av", lq, lk, ev, count, ".av")
+        self.act_gemm(node, "attn_av", lq, lk, ev, count, ".av", in_elements=count * lq * lk,
+                      w_elements=_numel(v))
 
     def run(self, graph) -> None:
         handlers = {"linear": self.linear, "addmm": self.addmm, "mm": self.matmul, "bmm": self.matmul,

@@ -44,6 +44,8 @@ def write_with(path: str | os.PathLike, writer: Callable[[Path], object]) -> Pat
 def check_writable_dir(path: str | os.PathLike, what: str = "--out") -> Path:
     """Create ``path`` if needed and check we can write into it, raising ValueError naming it."""
     p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise ValueError(f"{what} {str(p)!r} is not a directory")
     try:
         p.mkdir(parents=True, exist_ok=True)
     except OSError as e:

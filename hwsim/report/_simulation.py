@@ -53,7 +53,9 @@ class Report:
         ]
         if self.baseline is not None:
             b = self.baseline
-            lines.append(f"  vs dense    speedup {b['speedup']:.2f}x, energy {b['energy_ratio']:.2f}x lower "
+            ratio = b["energy_ratio"]
+            energy = f"energy {ratio:.2f}x lower" if ratio >= 1 else f"energy {1 / ratio:.2f}x higher"
+            lines.append(f"  vs dense    speedup {b['speedup']:.2f}x, {energy} "
                          f"({b['cycles']:,} cycles, {b['energy_j'] * 1e3:.3f} mJ)")
         return "\n".join(lines)
 

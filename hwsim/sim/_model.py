@@ -2,8 +2,9 @@
 
 GEMMs run on the block-sparse engine (the parity-verified timing model) tile by tile; weights stream from DRAM
 in their compressed form (kept tile-blocks plus block indices); activations stay on chip between layers when
-they fit the activation buffer; with double buffering an op's DRAM transfers overlap the previous op's compute,
-and only the excess stalls. Non-GEMM ops run on the vector unit. Each op yields cycles, stalls, utilization
+they fit the activation buffer (attention's K and V when they fit beside the other operand); with double
+buffering an op's DRAM transfers overlap its own compute (prefetched while the engine works) and only the
+excess stalls. Non-GEMM ops run on the vector unit. Each op yields cycles, stalls, utilization
 and action counts; energy is counts x the cost tables (`hwsim.cost`).
 """
 
@@ -75,35 +76,48 @@ def _gemm(op: GemmOp, workload: Workload, cfg: AcceleratorConfig) -> OpResult:
     compute = timing.cycles * op.count
     kp = shape.k_blocks * arr.block_k
 
-    # working set of one tile: its K-sweep of weights (one tile column) and of activations (R rows)
+    # working set of one tile: its K-sweep of weights (one tile column), of activations (R rows), its outputs
     copies = 2 if mem.double_buffer else 1
-    w_bits = unit.w_bits if op.weight is not None else unit.x_bits  # act x act GEMMs stream an activation as W
-    need_w = copies * kp * arr.cols * w_bits / 8
-    need_x = copies * arr.rows * kp * unit.x_bits / 8
-    for buffer, need, have in (("weight_sram", need_w, mem.weight_sram_kb), ("act_sram", need_x, mem.act_sram_kb)):
-        if need > have * 1024:
-            raise ValueError(f"{op.name}: one {arr.rows}x{arr.cols} tile over K={op.k} needs {need / 1024:.1f} KB "
-                             f"of {buffer}{' (double-buffered)' if copies == 2 else ''}, which has "
-                             f"{have:g} KB")
+    act_weight = op.weight is None  # attention's QK^T / AV: the streamed "W" is an activation
+    w_bits = unit.x_bits if act_weight else unit.w_bits
+    need = {"weight_sram": copies * kp * arr.cols * w_bits / 8,
+            "act_sram": copies * arr.rows * kp * unit.x_bits / 8,
+            "out_sram": copies * arr.rows * arr.cols * unit.x_bits / 8}
+    have = {"weight_sram": mem.weight_sram_kb, "act_sram": mem.act_sram_kb, "out_sram": mem.out_sram_kb}
+    for buffer, bytes_needed in need.items():
+        if bytes_needed > have[buffer] * 1024:
+            raise ValueError(f"{op.name}: one {arr.rows}x{arr.cols} tile over K={op.k} needs "
+                             f"{bytes_needed / 1024:.2f} KB of {buffer}"
+                             f"{' (double-buffered)' if copies == 2 else ''}, which has {have[buffer]:g} KB")
 
     stored_blocks = int(timing.tile_blocks.sum())  # per tile column, summed
     tokens = int(timing.tile_tokens.sum())
-    w_bytes = stored_blocks * arr.block_k * arr.cols * w_bits / 8 * op.count
-    if structured:
-        w_bytes += (stored_blocks * INDEX_BYTES_PER_BLOCK + (shape.n_tiles + 1) * PTR_BYTES) * op.count
-    x_bytes = op.m * op.k * unit.x_bits / 8 * op.count
-    y_bytes = op.m * op.n * unit.x_bits / 8 * op.count  # outputs are requantized to the activation width
     width = mem.sram_width_bits
+    x_bytes = op.input_elements * unit.x_bits / 8
+    y_bytes = op.m * op.n * unit.x_bits / 8 * op.count  # outputs are requantized to the activation width
+    w_stream_reads = shape.m_tiles * tokens * arr.cols * w_bits / width * op.count
     counts = {
-        "weight_sram_reads": shape.m_tiles * tokens * arr.cols * w_bits / width * op.count,
         "act_sram_reads": shape.m_tiles * tokens * arr.rows * unit.x_bits / width * op.count,
         "out_sram_writes": shape.m_tiles * shape.n_tiles * arr.rows * arr.cols * unit.x_bits / width * op.count,
-        "weight_sram_writes": w_bytes * 8 / width,  # filled from DRAM
-        "dram_read_bytes": w_bytes,
+        "dram_read_bytes": 0.0,
         "dram_write_bytes": 0.0,
         "in_bytes": x_bytes,
         "out_bytes": y_bytes,
     }
+    if act_weight:
+        # K or V was produced on chip a few ops earlier: it stays there when it fits beside the other operand
+        second = (op.w_elements if op.w_elements is not None else op.k * op.n * op.count) * unit.x_bits / 8
+        counts["act_sram_reads"] += w_stream_reads
+        if x_bytes + second > mem.act_sram_kb * 1024:
+            counts["dram_read_bytes"] += second
+            counts["act_sram_writes"] = second * 8 / width
+    else:
+        w_bytes = stored_blocks * arr.block_k * arr.cols * w_bits / 8 * op.count
+        if structured:
+            w_bytes += (stored_blocks * INDEX_BYTES_PER_BLOCK + (shape.n_tiles + 1) * PTR_BYTES) * op.count
+        counts["weight_sram_reads"] = w_stream_reads
+        counts["weight_sram_writes"] = w_bytes * 8 / width  # filled from DRAM
+        counts["dram_read_bytes"] += w_bytes
     macs = op.kept_macs
     fmt = op.w_format or ""
     return OpResult(op.name, "gemm", op.role, f"{op.m}x{op.k}x{op.n}" + (f" x{op.count}" if op.count > 1 else ""),
