@@ -119,9 +119,20 @@ class ModelRegistry:
         hint = f"; did you mean {', '.join(close)}?" if close else f"; known models: {', '.join(self.names())}"
         raise ValueError(f"unknown model {name!r}{hint}")
 
-    def create(self, name: str, **kwargs: Any) -> nn.Module:
-        """Build the model registered as ``name``, forwarding ``kwargs`` to its factory."""
-        return self.get(name).factory(**kwargs)
+    def create(self, name: str, *, init_seed: int | None = 0, **kwargs: Any) -> nn.Module:
+        """Build the model registered as ``name``, forwarding ``kwargs`` to its factory.
+
+        The random initial weights come from ``init_seed`` (in a forked RNG, so the caller's stream is
+        untouched): the same name gives the same weights, hence the same pruning masks and the same simulated
+        cycles, on every run. ``init_seed=None`` draws from the global RNG instead. (A factory's own ``seed``
+        option, e.g. JSC wiring, passes through ``kwargs``.)
+        """
+        entry = self.get(name)
+        if init_seed is None:
+            return entry.factory(**kwargs)
+        with torch.random.fork_rng():
+            torch.manual_seed(init_seed)
+            return entry.factory(**kwargs)
 
     def names(self, pattern: str = "*") -> list[str]:
         """Sorted names matching the shell-style ``pattern`` (case-sensitive)."""
@@ -157,9 +168,10 @@ def register_model(
     return MODELS.register(name, description=description, tags=tags, input_shape=input_shape, input_dtype=input_dtype)
 
 
-def create_model(name: str, **kwargs: Any) -> nn.Module:
-    """Build a registered model by name; unknown names raise ``ValueError`` listing up to 3 close matches."""
-    return MODELS.create(name, **kwargs)
+def create_model(name: str, *, init_seed: int | None = 0, **kwargs: Any) -> nn.Module:
+    """Build a registered model by name with initial weights from ``init_seed`` (default 0, reproducible);
+    unknown names raise ``ValueError`` listing up to 3 close matches."""
+    return MODELS.create(name, init_seed=init_seed, **kwargs)
 
 
 def list_models(pattern: str = "*") -> list[str]:

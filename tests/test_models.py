@@ -285,3 +285,13 @@ def test_torch_export(name, strict):
     program = torch.export.export(model, args, strict=strict)
     with torch.no_grad():
         torch.testing.assert_close(program.module()(*args), model(*args))
+
+
+def test_models_are_reproducible_from_their_seed():
+    a, b = create_model("digits_mlp"), create_model("digits_mlp")
+    c = create_model("digits_mlp", init_seed=1)
+    wa, wb, wc = (m.state_dict()["net.0.weight"] for m in (a, b, c))
+    assert torch.equal(wa, wb) and not torch.equal(wa, wc)
+    state = torch.random.get_rng_state()
+    create_model("digits_mlp")
+    assert torch.equal(state, torch.random.get_rng_state())  # the caller's RNG stream is untouched
