@@ -33,27 +33,10 @@ def _resolve_workload(model, prune, quant, example_args) -> Workload:
         if not Path(model).is_file():
             raise ValueError(f"workload file {str(model)!r} does not exist")
         return Workload.load(model)
-    from .frontend import capture, load_model, parse_prune, parse_quant
-    from .frontend import prune as do_prune
-    from .frontend import quantize as do_quantize
+    from .frontend import capture
+    from .frontend._load import prepare_model
 
-    prune_spec = parse_prune(prune) if prune else None
-    quant_spec = parse_quant(quant) if quant else None
-    import torch
-
-    if isinstance(model, str | os.PathLike):
-        module, args, kwargs, name = load_model(str(model))
-    elif isinstance(model, torch.nn.Module):
-        if example_args is None:
-            raise ValueError("a torch model needs example_args to be captured")
-        module, args, kwargs, name = model, example_args, None, type(model).__name__
-    else:
-        raise TypeError("model must be a Workload, a .npz or .py path, a registry name or a torch.nn.Module, "
-                        f"not {type(model).__name__}")
-    if prune_spec is not None:
-        do_prune(module, prune_spec)
-    if quant_spec is not None:
-        do_quantize(module, quant_spec)
+    module, args, kwargs, name = prepare_model(model, prune=prune, quant=quant, example_args=example_args)
     return capture(module, args, kwargs, name=name)
 
 

@@ -206,30 +206,17 @@ def _cmd_gemm(args: argparse.Namespace) -> None:
     print(f"  utilization     {100 * t.utilization:.1f} %   ({t.tiles} tiles, {t.stream_cycles} streaming cycles)")
 
 
-def _prepare_model(args: argparse.Namespace):
-    """MODEL (+ --prune/--quant) -> (model, example args, kwargs, name), pruned and quantized."""
-    import torch
-
-    from .frontend import parse_prune, parse_quant, prune, quantize
-    from .frontend._load import load_model
-
-    prune_spec = parse_prune(args.prune) if args.prune else None  # parse both before any work
-    quant_spec = parse_quant(args.quant) if args.quant else None
-    torch.set_num_threads(1)
-    model, example, kwargs, name = load_model(args.model)
-    if prune_spec is not None:
-        prune(model, prune_spec)
-    if quant_spec is not None:
-        quantize(model, quant_spec)
-    return model, example, kwargs, name
-
-
 def _cmd_capture(args: argparse.Namespace) -> None:
     from .frontend import capture
 
     if args.output.suffix != ".npz":
         raise UsageError(f"-o must name a .npz file, not {str(args.output)!r}")
-    model, example, kwargs, name = _prepare_model(args)
+    import torch
+
+    from .frontend._load import prepare_model
+
+    torch.set_num_threads(1)
+    model, example, kwargs, name = prepare_model(args.model, prune=args.prune, quant=args.quant)
     workload = capture(model, example, kwargs, strict=not args.allow_unmapped, name=name)
     table = workload.to_dataframe()
     gemms = table[table.kind == "gemm"]

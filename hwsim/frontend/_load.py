@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from pathlib import Path
 
@@ -44,3 +45,33 @@ def load_model(spec: str, *, batch: int = 1):
 
     model = create_model(spec)  # unknown names raise ValueError with close matches
     return model, model_info(spec).example_args(batch), None, spec
+
+
+def prepare_model(model, *, prune=None, quant=None, example_args=None):
+    """Resolve ``model`` (registry name, ``.py`` path, or ``nn.Module`` with ``example_args``), then prune and
+    quantize it; returns ``(model, example_args, example_kwargs, name)``.
+
+    Both specs are parsed before any work, so a bad spec fails before a model is built or modified.
+    """
+    import torch
+
+    from ._prune import prune as do_prune
+    from ._quant import quantize as do_quantize
+    from ._spec import parse_prune, parse_quant
+
+    prune_spec = parse_prune(prune) if prune else None
+    quant_spec = parse_quant(quant) if quant else None
+    if isinstance(model, str | os.PathLike):
+        module, args, kwargs, name = load_model(str(model))
+    elif isinstance(model, torch.nn.Module):
+        if example_args is None:
+            raise ValueError("a torch model needs example_args to be captured")
+        module, args, kwargs, name = model, example_args, None, type(model).__name__
+    else:
+        raise TypeError("model must be a Workload, a .npz or .py path, a registry name or a torch.nn.Module, "
+                        f"not {type(model).__name__}")
+    if prune_spec is not None:
+        do_prune(module, prune_spec)
+    if quant_spec is not None:
+        do_quantize(module, quant_spec)
+    return module, args, kwargs, name
