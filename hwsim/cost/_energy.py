@@ -20,7 +20,6 @@ Results are cached on disk by (design, parameters, Yosys version, COST_VERSION, 
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -40,7 +39,7 @@ from ._gates import (
     mac_stimulus,
     simulate_gates,
 )
-from ._synth import FLOW_VERSION, cache_dir, yosys_version
+from ._synth import FLOW_VERSION, cache_path, read_cached, write_cached, yosys_version
 
 # Bump when the energy method or its simulation settings change, so cached results are not reused.
 COST_VERSION = 1
@@ -266,30 +265,9 @@ class GateEnergyModel:
         return cls(**{**d, "references": refs})
 
 
-def _cache_path(kind: str, payload: dict) -> Path:
-    key = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:20]
-    return cache_dir() / "energy" / f"{kind}-{key}.json"
-
-
 def _base_key() -> dict:
     return {"yosys": yosys_version(), "flow": FLOW_VERSION, "netlist": NETLIST_VERSION, "cost": COST_VERSION,
             "data": data_fingerprint()}
-
-
-def _read_cache(path: Path, use_cache: bool) -> dict | None:
-    if use_cache and path.exists():
-        try:
-            return json.loads(path.read_text())
-        except json.JSONDecodeError:
-            return None  # damaged: compute again and overwrite
-    return None
-
-
-def _write_cache(path: Path, data: dict, use_cache: bool) -> None:
-    if use_cache:
-        from ..report import write_text
-
-        write_text(path, json.dumps(data, indent=1, sort_keys=True))
 
 
 def gate_energy_model(*, use_cache: bool = True, seed: int = 0) -> GateEnergyModel:
@@ -299,8 +277,8 @@ def gate_energy_model(*, use_cache: bool = True, seed: int = 0) -> GateEnergyMod
     anchor = table["calibration_anchor"]
     key = {**_base_key(), "refs": REFERENCE_OPS, "lanes": REF_LANES, "cycles": REF_CYCLES, "warmup": WARMUP,
            "seed": seed}
-    path = _cache_path("calibration", key)
-    cached = _read_cache(path, use_cache)
+    path = cache_path("energy", "calibration", key)
+    cached = read_cached(path, use_cache)
     if cached is not None:
         try:
             return GateEnergyModel.from_dict(cached)
@@ -327,7 +305,7 @@ def gate_energy_model(*, use_cache: bool = True, seed: int = 0) -> GateEnergyMod
         )
     model = GateEnergyModel(scale=scale, anchor=anchor, anchor_pj=anchor_pj, references=refs, yosys=yosys_version(),
                             cost_version=COST_VERSION, data=data_fingerprint(), seed=seed, source=table["source"])
-    _write_cache(path, model.to_dict(), use_cache)
+    write_cached(path, model.to_dict(), use_cache)
     return model
 
 
@@ -465,9 +443,9 @@ def mac_energy(unit, *, activity: str | Sequence = "random", use_cache: bool = T
     count_from = min(WARMUP, cycles - 1)
     key = {**_base_key(), "unit": unit.kind, "params": unit.params(), "activity": described, "cycles": cycles,
            "lanes": lanes, "seed": seed, "warmup": count_from}
-    path = _cache_path(f"mac-{unit.kind}", key)
+    path = cache_path("energy", f"mac-{unit.kind}", key)
     use_cache_here = use_cache and model is None  # results of another calibration are not the cached ones
-    cached = _read_cache(path, use_cache_here)
+    cached = read_cached(path, use_cache_here)
     if cached is not None:
         try:
             return MacEnergy(**cached)
@@ -494,7 +472,7 @@ def mac_energy(unit, *, activity: str | Sequence = "random", use_cache: bool = T
         yosys=yosys_version(),
         extra={"cycles": cycles, "lanes": lanes, "warmup": count_from, "depth": netlist._program.depth},
     )
-    _write_cache(path, result.to_dict(), use_cache_here)
+    write_cached(path, result.to_dict(), use_cache_here)
     return result
 
 

@@ -18,7 +18,6 @@ netlist against the golden model.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -28,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._synth import _GATES_SCRIPT, FLOW_VERSION, _run_yosys, cache_dir, yosys_version
+from ._synth import _GATES_SCRIPT, FLOW_VERSION, _run_yosys, cache_path, read_cached, write_cached, yosys_version
 
 # Bump when the netlist format or its loading changes, so cached netlists from older code are not reused.
 NETLIST_VERSION = 1
@@ -428,10 +427,6 @@ def synthesize_netlist(verilog: str, top: str) -> GateNetlist:
     return GateNetlist.from_yosys_json(data, top)
 
 
-def _key(payload: dict) -> str:
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:20]
-
-
 def cached_netlist(design: str, params: Mapping[str, object], build: Callable[[], tuple[str, str]], *,
                    use_cache: bool = True) -> GateNetlist:
     """The gate netlist of a design, synthesized by ``build() -> (verilog, top)`` unless the disk cache holds it.
@@ -439,20 +434,17 @@ def cached_netlist(design: str, params: Mapping[str, object], build: Callable[[]
     The cache key is (design, params, Yosys version, gate-flow version, netlist-format version), as for
     `hwsim.cost.mac_area`; entries live in ``cache_dir()/netlist``.
     """
-    key = _key({"design": design, "params": dict(params), "yosys": yosys_version(), "flow": FLOW_VERSION,
-                "netlist": NETLIST_VERSION})
-    path = cache_dir() / "netlist" / f"{design}-{key}.json"
-    if use_cache and path.exists():
+    path = cache_path("netlist", design, {"design": design, "params": dict(params), "yosys": yosys_version(),
+                                          "flow": FLOW_VERSION, "netlist": NETLIST_VERSION})
+    cached = read_cached(path, use_cache)
+    if cached is not None:
         try:
-            return GateNetlist.from_json(json.loads(path.read_text()))
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError, IndexError):
-            pass  # a damaged or outdated entry: synthesize again and overwrite it
+            return GateNetlist.from_json(cached)
+        except (KeyError, TypeError, ValueError, IndexError):
+            pass  # an outdated entry: synthesize again and overwrite it
     verilog, top = build()
     netlist = synthesize_netlist(verilog, top)
-    if use_cache:
-        from ..report import write_text
-
-        write_text(path, json.dumps(netlist.to_json(), separators=(",", ":")))
+    write_cached(path, netlist.to_json(), use_cache, compact=True)
     return netlist
 
 

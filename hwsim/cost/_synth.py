@@ -17,6 +17,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -47,6 +48,31 @@ def cache_dir() -> Path:
         return Path(os.environ["HWSIM_CACHE_DIR"])
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "hwsim"
+
+
+def cache_path(section: str, name: str, payload: Mapping) -> Path:
+    """``cache_dir()/section/name-<hash of payload>.json``: the key is everything the cached result depends on."""
+    key = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:20]
+    return cache_dir() / section / f"{name}-{key}.json"
+
+
+def read_cached(path: Path, use_cache: bool = True):
+    """The JSON held at ``path``, or None when caching is off, the entry is missing or it is damaged."""
+    if not use_cache or not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError:
+        return None  # damaged: the caller computes again and overwrites it
+
+
+def write_cached(path: Path, data, use_cache: bool = True, *, compact: bool = False) -> None:
+    """Store ``data`` as JSON at ``path``, whole or not at all (nothing when caching is off)."""
+    if use_cache:
+        from ..report import write_text
+
+        text = json.dumps(data, separators=(",", ":")) if compact else json.dumps(data, indent=1, sort_keys=True)
+        write_text(path, text)
 
 
 @dataclass(frozen=True)
@@ -112,21 +138,17 @@ def synthesize_verilog(verilog: str, top: str, *, design: str | None = None,
 def mac_area(unit, *, use_cache: bool = True) -> AreaReport:
     """Area of a MAC unit's RTL (`hwsim.mac.MacUnit`), from the cache when it holds this exact design."""
     params = unit.params()
-    key_text = json.dumps({"unit": unit.kind, "params": params, "yosys": yosys_version(), "flow": FLOW_VERSION},
-                          sort_keys=True)
-    key = hashlib.sha256(key_text.encode()).hexdigest()[:20]
-    path = cache_dir() / "area" / f"{unit.kind}-{key}.json"
-    if use_cache and path.exists():
+    path = cache_path("area", unit.kind,
+                      {"unit": unit.kind, "params": params, "yosys": yosys_version(), "flow": FLOW_VERSION})
+    cached = read_cached(path, use_cache)
+    if cached is not None:
         try:
-            return AreaReport(**json.loads(path.read_text()))
-        except (json.JSONDecodeError, TypeError):
-            pass  # a damaged or outdated entry: synthesize again and overwrite it
+            return AreaReport(**cached)
+        except TypeError:
+            pass  # an outdated entry: synthesize again and overwrite it
     from ..rtl import mac_component, to_verilog  # amaranth only when we really synthesize
 
     top = f"mac_{unit.kind}"
     report = synthesize_verilog(to_verilog(mac_component(unit), top), top, design=unit.kind, params=params)
-    if use_cache:
-        from ..report import write_text
-
-        write_text(path, json.dumps(report.to_dict(), indent=1, sort_keys=True))
+    write_cached(path, report.to_dict(), use_cache)
     return report
