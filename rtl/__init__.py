@@ -6,8 +6,10 @@ Each component mirrors one golden model in `hwsim.mac`; tests prove they agree b
 from ._verilog import describe_ports, to_verilog, write_verilog
 from .gemm import BlockSparseGemm
 from .mac import MacBase, mac_component
+from .reference import RegisteredOp
 from .sim import simulate_mac
 
 __all__ = [
-    "BlockSparseGemm", "MacBase", "describe_ports", "mac_component", "simulate_mac", "to_verilog", "write_verilog",
+    "BlockSparseGemm", "MacBase", "RegisteredOp", "describe_ports", "mac_component", "simulate_mac", "to_verilog",
+    "write_verilog",
 ]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from hwsim.frontend._capture import capture
+from hwsim.frontend import capture
 from hwsim.models import create_model
 from hwsim.workload import GemmOp, UnmappedOp, VectorOp, Workload
 

@@ -1,8 +1,10 @@
 """RTL-derived energy: gate-level simulation against the golden MAC models, the Horowitz calibration and its
-validation, SRAM/DRAM tables, activity dependence and the disk cache (docs/cost-model.md)."""
+validation, SRAM/DRAM tables, activity dependence and the disk cache (docs/cost-model.md); pricing action counts
+with the ERT."""
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import replace
 from importlib import resources
@@ -10,20 +12,34 @@ from importlib import resources
 import numpy as np
 import pytest
 
-from hwsim.cost import _energy as energy
-from hwsim.cost import _gates as gates
 from hwsim.cost import (
+    CELL_PINS,
+    CELL_TYPES,
+    DFF,
+    ENERGY_COMPONENTS,
+    ENERGY_GROUP,
+    REFERENCE_OPS,
+    CostTables,
+    action_energy_pj,
+    cache_dir,
+    cell_table,
     check_mac_netlist,
     dram_energy_pj_per_bit,
+    dynamic_energy_pj,
     gate_energy_model,
+    leakage_energy_pj,
     mac_energy,
     mac_netlist,
+    op_energy_pj,
+    reference_netlist,
     simulate_gates,
     sram_area_mm2,
     sram_read_energy_pj,
+    total_energy_j,
     validation_table,
 )
 from hwsim.mac import MacInputs, make_mac
+from hwsim.sim import ACTIONS, ActionCounts
 
 # The validation ratios (hwsim / Horowitz) we measured are 0.97 (int8 add), 1.26 (int32 add) and 1.08 (int32
 # multiply); docs/cost-model.md records them. We assert only that they stay within a factor of 2.
@@ -45,6 +61,7 @@ def cache(tmp_path_factory):
     ("msq", dict(w_bits=4, x_bits=4)),
     ("posit_fixp", dict(n=4, es=1, x_bits=4)),
     ("posit_quire", dict(n=4, es=1, carry_bits=4)),  # also checks the rounded read-out port `out`
+    ("posit_or_fixed", dict(n=4, es=1, fixed_bits=4, x_bits=4)),
 ])
 def test_gate_netlist_equals_the_golden_model(kind, params):
     # random streams with valid gaps, clears, overflow bursts (and NaR for posits), 64 lanes at once
@@ -79,12 +96,12 @@ def test_simulator_lanes_are_independent_and_padding_is_not_counted():
 
 
 def test_cell_table_covers_every_cell_and_pin():
-    table = energy.cell_table()
-    for t in gates.CELL_TYPES:
+    table = cell_table()
+    for t in CELL_TYPES:
         cell = table["cells"][t]
         assert cell["area_um2"] > 0 and cell["internal_fj"] > 0
-        assert set(gates.CELL_PINS[t]) <= set(cell["pin_cap_ff"])
-    assert table["cells"][gates.DFF]["clock_internal_fj_per_cycle"] > 0
+        assert set(CELL_PINS[t]) <= set(cell["pin_cap_ff"])
+    assert table["cells"][DFF]["clock_internal_fj_per_cycle"] > 0
     data = resources.files("hwsim.cost") / "data"
     assert (data / "cells_45nm.yaml").is_file() and (data / "horowitz_45nm.yaml").is_file()
 
@@ -104,10 +121,10 @@ def test_calibration_anchor_is_exact_and_validation_is_measured():
     assert 0 < model.scale < 1  # the library estimate (1.1 V, wire-load model) is above Horowitz's 0.9 V table
 
 
-@pytest.mark.parametrize("name", list(energy.REFERENCE_OPS))
+@pytest.mark.parametrize("name", list(REFERENCE_OPS))
 def test_reference_designs_compute_their_operation(name):
-    op, bits = energy.REFERENCE_OPS[name]
-    netlist = energy.reference_netlist(name)  # cached by the calibration above
+    op, bits = REFERENCE_OPS[name]
+    netlist = reference_netlist(name)  # cached by the calibration above
     rng = np.random.default_rng(7)
     stim = {p: rng.integers(-(1 << (bits - 1)), 1 << (bits - 1), size=(12, 64)) for p in ("a", "b")}
     y = simulate_gates(netlist, stim).outputs["y"]
@@ -137,7 +154,14 @@ def test_dram_energy_is_the_middle_of_horowitz_range():
     assert 64 * dram_energy_pj_per_bit() == pytest.approx(1920)  # pJ per 64-bit access, inside 1.3-2.6 nJ
 
 
-def test_energy_follows_activity_and_results_are_cached(monkeypatch):
+def doctored(path, **changes):
+    """Rewrite the cache entry at ``path`` with ``changes``; returns the original text."""
+    text = path.read_text()
+    path.write_text(json.dumps({**json.loads(text), **changes}))
+    return text
+
+
+def test_energy_follows_activity_and_results_are_cached():
     unit = make_mac("fixed", w_bits=4, x_bits=4)
     busy = mac_energy(unit)
     idle = mac_energy(unit, activity="zero")
@@ -151,12 +175,102 @@ def test_energy_follows_activity_and_results_are_cached(monkeypatch):
     stream = [MacInputs(valid=1, clear=int(t % 64 == 0)) for t in range(40)]
     assert mac_energy(unit, activity=stream).dynamic_pj_per_mac == pytest.approx(idle.dynamic_pj_per_mac, rel=0.05)
 
-    def must_not_run(*args, **kwargs):
-        raise AssertionError("simulated again despite a cached result")
-
-    monkeypatch.setattr(energy, "simulate_gates", must_not_run)
-    monkeypatch.setattr(gates, "synthesize_netlist", must_not_run)
+    # what comes back is the cache entry (a doctored entry shows nothing was simulated again), then restored
+    entries = [p for p in (cache_dir() / "energy").glob("mac-fixed-*.json")
+               if json.loads(p.read_text())["activity"] == "random"]
+    assert len(entries) == 1
+    original = doctored(entries[0], dynamic_pj_per_mac=123.0)
+    assert mac_energy(unit) == replace(busy, dynamic_pj_per_mac=123.0)
+    entries[0].write_text(original)
     assert mac_energy(unit) == busy
-    assert gate_energy_model() == gate_energy_model()
-    with pytest.raises(AssertionError, match="again"):
-        mac_energy(unit, seed=5)  # another activity: another cache entry
+    (calibration,) = (cache_dir() / "energy").glob("calibration-*.json")
+    original = doctored(calibration, scale=0.5)
+    assert gate_energy_model().scale == 0.5
+    calibration.write_text(original)
+    assert gate_energy_model() == gate_energy_model() != replace(gate_energy_model(), scale=0.5)
+    before = len(list((cache_dir() / "energy").glob("mac-fixed-*.json")))
+    mac_energy(unit, seed=5)  # another activity: another cache entry
+    assert len(list((cache_dir() / "energy").glob("mac-fixed-*.json"))) == before + 1
+
+
+# ---- pricing: action counts x the ERT --------------------------------------------------------------------------
+
+def table(**leave_out) -> CostTables:
+    """A hand-made ERT over every action (pJ = 1, 2, 3, ... in ACTIONS order), minus ``leave_out``."""
+    ert = {key: float(i + 1) for i, key in enumerate(ACTIONS) if ".".join(key) not in leave_out.get("keys", ())}
+    return CostTables(energy_pj=ert, area_mm2={"pe_array": 1.0}, leakage_w=0.25, sources={})
+
+
+@pytest.mark.parametrize(("key", "suggestion"), [
+    (("act_sram", "reed"), "act_sram.read"),
+    (("dram", "read_byte"), "dram.read_bytes"),
+    (("weight_srm", "write"), "weight_sram.write"),
+    (("pe_aray", "mac"), "pe_array.mac"),
+])
+def test_a_misspelt_action_is_an_error_naming_the_close_one(key, suggestion):
+    with pytest.raises(ValueError, match=rf"unknown action '{key[0]}\.{key[1]}'.*did you mean '{suggestion}'"):
+        ActionCounts({key: 1.0})
+    counts = ActionCounts({("act_sram", "read"): 2.0})
+    with pytest.raises(ValueError, match="did you mean"):
+        counts[key]  # reading a misspelt key is no quiet 0 either
+    with pytest.raises(ValueError, match="did you mean"):
+        CostTables(energy_pj={key: 1.0}, area_mm2={}, leakage_w=0.0, sources={})
+    assert counts["act_sram", "write"] == 0.0  # a valid action that did not happen
+
+
+@pytest.mark.parametrize("bad", [-1.0, math.nan, math.inf, -math.inf])
+def test_counts_must_be_finite_and_non_negative(bad):
+    with pytest.raises(ValueError, match=r"count of act_sram\.read must be finite and >= 0"):
+        ActionCounts({("act_sram", "read"): bad})
+    with pytest.raises(TypeError, match="must be a number"):
+        ActionCounts({("act_sram", "read"): "3"})
+    with pytest.raises(ValueError, match="finite number of pJ"):
+        CostTables(energy_pj={("act_sram", "read"): bad}, area_mm2={}, leakage_w=0.0, sources={})
+
+
+def test_adding_counts_makes_a_new_record():
+    a = ActionCounts({("dram", "read_bytes"): 10.0, ("pe_array", "mac"): 4.0})
+    b = ActionCounts({("dram", "read_bytes"): 5.0, ("act_sram", "write"): 1.0})
+    total = a + b
+    assert dict(total) == {("pe_array", "mac"): 4.0, ("act_sram", "write"): 1.0, ("dram", "read_bytes"): 15.0}
+    assert dict(a) == {("pe_array", "mac"): 4.0, ("dram", "read_bytes"): 10.0}  # the operands are unchanged
+    assert sum([a, b]) == total and list(total) == [k for k in ACTIONS if k in total]  # ACTIONS order
+    assert hash(total) == hash(ActionCounts(dict(total)))
+    with pytest.raises(TypeError):
+        total._counts["pe_array", "mac"] = 0.0  # read-only
+
+
+def test_pricing_is_counts_times_the_table():
+    ert = table()
+    counts = ActionCounts({key: 10.0 * (i + 1) for i, key in enumerate(ACTIONS)})
+    per_action = action_energy_pj(counts, ert)
+    assert per_action == {key: counts[key] * ert.energy_pj[key] for key in ACTIONS}
+    groups = dynamic_energy_pj(counts, ert)
+    assert list(groups) == list(ENERGY_COMPONENTS[:-1])
+    for group, pj in groups.items():
+        assert pj == pytest.approx(sum(e for (c, _), e in per_action.items() if ENERGY_GROUP[c] == group))
+    assert groups["mac"] == 10.0 * 1.0 and groups["vector"] == 100.0 * 10.0
+    assert {c for c, _ in ACTIONS} == set(ENERGY_GROUP)  # every component belongs to a report group
+
+
+def test_an_action_the_table_lacks_is_an_error_not_zero():
+    counts = ActionCounts({("pe_array", "mac"): 1.0, ("vector", "element_cycle"): 3.0})
+    with pytest.raises(ValueError, match=r"no entry for vector\.element_cycle"):
+        action_energy_pj(counts, table(keys=("vector.element_cycle",)))
+    with pytest.raises(ValueError, match="no entry for vector.element_cycle"):
+        op_energy_pj(counts, 10, table(keys=("vector.element_cycle",)), 500.0)
+    # a table may leave out actions that were not counted
+    assert action_energy_pj(ActionCounts({("pe_array", "mac"): 1.0}), table(keys=("vector.element_cycle",)))
+
+
+def test_leakage_is_static_power_times_time_and_totals_add_up():
+    ert = table()
+    assert leakage_energy_pj(ert, 1000, 500.0) == pytest.approx(0.25 * 1000 / 500e6 * 1e12)
+    ops = [op_energy_pj(ActionCounts({("pe_array", "mac"): m}), c, ert, 500.0) for m, c in [(4.0, 10), (6.0, 30)]]
+    assert [op.by_component["leakage"] for op in ops] == [leakage_energy_pj(ert, c, 500.0) for c in (10, 30)]
+    assert all(op.total == pytest.approx(sum(op.by_component.values())) for op in ops)
+    total = total_energy_j(ops)
+    assert tuple(total.by_component) == ENERGY_COMPONENTS
+    assert total.by_component["mac"] == pytest.approx(10.0 * 1e-12)
+    assert total.by_component["leakage"] == pytest.approx(leakage_energy_pj(ert, 40, 500.0) * 1e-12)
+    assert total.total == pytest.approx(sum(op.total for op in ops) * 1e-12)

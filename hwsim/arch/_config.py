@@ -19,7 +19,7 @@ from types import MappingProxyType
 
 import yaml
 
-from ..formats._base import check_int
+from .._util import check_int
 from ..mac import MAC_KINDS, MacUnit, make_mac
 from ..workload import VECTOR_OPS
 from ._engine import EngineConfig
@@ -207,16 +207,3 @@ def dump_config(cfg: AcceleratorConfig) -> str:
     """The resolved config (every default filled in) as YAML, readable by `load_config`."""
     return yaml.safe_dump(cfg.to_dict(), sort_keys=False)
 
-
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
-
-
-def builtin_config(name: str = "default") -> AcceleratorConfig:
-    """``default`` (the dataclass defaults, equal to configs/default.yaml) or another config in configs/."""
-    if name == "default":
-        return AcceleratorConfig()
-    path = CONFIG_DIR / f"{name}.yaml"
-    if path.exists():
-        return load_config(path)
-    known = sorted(p.stem for p in CONFIG_DIR.glob("*.yaml")) if CONFIG_DIR.exists() else []
-    raise ValueError(f"unknown config {name!r}; shipped configs: {', '.join(known) or 'none'}")

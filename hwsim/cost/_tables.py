@@ -1,28 +1,49 @@
 """ERT and ART for one accelerator: energy per action and area per component (Accelergy's idea).
 
-Energy = action counts x this table, a pure function; nothing here keeps global state. The MAC entry comes from
+The ERT is keyed by the simulator's (component, action) pairs (`hwsim.sim.ACTIONS`), so pricing is counts x this
+table (`hwsim.cost.op_energy_pj`), a pure function; nothing here keeps global state. The MAC entry comes from
 the project's own RTL (gate-level toggles of the synthesized MAC, calibrated on one Horowitz anchor: see
 docs/cost-model.md); SRAM and DRAM entries from the Horowitz 45 nm table with size scaling.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from numbers import Real
+from types import MappingProxyType
 
 from ..arch import AcceleratorConfig
+from ..sim import check_action
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CostTables:
-    """ERT (pJ per action) and ART (mm^2 per component) of one accelerator config."""
+    """ERT (pJ per action) and ART (mm^2 per component) of one accelerator config.
 
-    mac_pj: float  # dynamic energy of one MAC in a PE
-    sram_pj: dict[str, float]  # per access of sram_width_bits, by buffer (reads and writes alike)
-    dram_pj_per_byte: float
-    vector_pj: float  # one vector-unit element-cycle
-    area_mm2: dict[str, float]  # pe_array, weight_sram, act_sram, out_sram, vector
+    ``energy_pj`` is keyed by (component, action) pairs of `hwsim.sim.ACTIONS`: a key outside them raises
+    ValueError naming it, and every entry must be finite and >= 0. A table may leave actions out; pricing a
+    count of an action the table lacks is an error, never 0 pJ.
+    """
+
+    energy_pj: Mapping[tuple[str, str], float]
+    area_mm2: Mapping[str, float]  # pe_array, weight_sram, act_sram, out_sram, vector
     leakage_w: float  # static power of the whole accelerator
-    sources: dict[str, str]
+    sources: Mapping[str, str]
+
+    def __post_init__(self) -> None:
+        ert = {}
+        for key, pj in dict(self.energy_pj).items():
+            check_action(key)
+            if isinstance(pj, bool) or not isinstance(pj, Real) or not math.isfinite(pj) or pj < 0:
+                raise ValueError(f"energy of {'.'.join(key)} must be a finite number of pJ >= 0, not {pj!r}")
+            ert[key] = float(pj)
+        if not math.isfinite(self.leakage_w) or self.leakage_w < 0:
+            raise ValueError(f"leakage_w must be finite and >= 0, not {self.leakage_w!r}")
+        object.__setattr__(self, "energy_pj", MappingProxyType(ert))
+        object.__setattr__(self, "area_mm2", MappingProxyType(dict(self.area_mm2)))
+        object.__setattr__(self, "sources", MappingProxyType(dict(self.sources)))
 
     @property
     def total_area_mm2(self) -> float:
@@ -31,30 +52,28 @@ class CostTables:
 
 def cost_tables(cfg: AcceleratorConfig) -> CostTables:
     """Build the ERT/ART of ``cfg`` (MAC entries synthesized and simulated once, then cached on disk)."""
-    from ._energy import (
-        dram_energy_pj_per_bit,
-        leakage_w_per_mm2,
-        mac_energy,
-        reference_op_energy,
-        sram_area_mm2,
-        sram_read_energy_pj,
-    )
+    from ._calibration import reference_op_energy
+    from ._cells import leakage_w_per_mm2
+    from ._mac_energy import mac_energy
+    from ._memory import dram_energy_pj_per_bit, sram_area_mm2, sram_read_energy_pj
 
     mem = cfg.memory
     unit = cfg.array.mac.unit
     pes = cfg.array.rows * cfg.array.cols
     mac = mac_energy(unit)
     buffers = {"weight_sram": mem.weight_sram_kb, "act_sram": mem.act_sram_kb, "out_sram": mem.out_sram_kb}
-    sram_pj = {name: sram_read_energy_pj(kb, mem.sram_width_bits) for name, kb in buffers.items()}
     alu = reference_op_energy("int32_add")  # a vector lane's element-cycle: one 32-bit ALU operation
+    ert = {("pe_array", "mac"): mac.dynamic_pj_per_mac}
+    for name, kb in buffers.items():
+        pj = sram_read_energy_pj(kb, mem.sram_width_bits)  # per access of sram_width_bits, reads and writes alike
+        ert[name, "read"] = ert[name, "write"] = pj
+    ert["dram", "read_bytes"] = ert["dram", "write_bytes"] = 8 * dram_energy_pj_per_bit()
+    ert["vector", "element_cycle"] = alu.dynamic_pj
     area = {"pe_array": pes * mac.area_um2 * 1e-6}
     area.update({name: sram_area_mm2(kb) for name, kb in buffers.items()})
     area["vector"] = cfg.vector.lanes * alu.area_um2 * 1e-6
     return CostTables(
-        mac_pj=mac.dynamic_pj_per_mac,
-        sram_pj=sram_pj,
-        dram_pj_per_byte=8 * dram_energy_pj_per_bit(),
-        vector_pj=alu.dynamic_pj,
+        energy_pj=ert,
         area_mm2=area,
         leakage_w=sum(area.values()) * leakage_w_per_mm2(),
         sources={
@@ -64,17 +83,3 @@ def cost_tables(cfg: AcceleratorConfig) -> CostTables:
             "vector": "one 32-bit add per element-cycle (synthesized reference adder, calibrated)",
         },
     )
-
-
-def op_energy_pj(counts: dict[str, float], macs: float, tables: CostTables) -> dict[str, float]:
-    """Dynamic energy of one op by component (pJ): counts x the table."""
-    sram = sum(counts.get(f"{b}_reads", 0.0) * pj for b, pj in tables.sram_pj.items())
-    sram += counts.get("weight_sram_writes", 0.0) * tables.sram_pj["weight_sram"]
-    sram += counts.get("act_sram_writes", 0.0) * tables.sram_pj["act_sram"]
-    sram += counts.get("out_sram_writes", 0.0) * tables.sram_pj["out_sram"]
-    return {
-        "mac": macs * tables.mac_pj,
-        "sram": sram,
-        "dram": (counts.get("dram_read_bytes", 0.0) + counts.get("dram_write_bytes", 0.0)) * tables.dram_pj_per_byte,
-        "vector": counts.get("vector_ops", 0.0) * tables.vector_pj,
-    }

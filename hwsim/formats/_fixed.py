@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._base import NumberFormat, as_code_array, as_float_array, check_int, code_dtype
+from .._util import as_code_array, as_float_array, check_int
+from ._base import NumberFormat, code_dtype
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._base import as_float_array, check_int
+from .._util import as_float_array, check_int
 from ._fixed import Fixed
 from ._sp2 import SP2
 

@@ -9,7 +9,8 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
-from ._base import MAX_TABLE_BITS, NumberFormat, as_code_array, as_float_array, check_int, code_dtype
+from .._util import as_code_array, as_float_array, check_int
+from ._base import MAX_TABLE_BITS, NumberFormat, code_dtype
 
 # float64 holds every posit value exactly while maxpos = 2**((n-2) * 2**es) stays a normal number.
 _MAX_FLOAT64_SCALE = 1023

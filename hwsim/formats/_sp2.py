@@ -8,7 +8,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._base import NumberFormat, as_code_array, as_float_array, check_int, code_dtype
+from .._util import as_code_array, as_float_array, check_int
+from ._base import NumberFormat, code_dtype
 from ._table import encode_nearest
 
 # A 6-bit field would reach 2**-63, and 2**-1 + 2**-63 is not exact in float64: fields stop at 5 bits.

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from .._util import write_with
 from ..formats import SP2, Fixed, NumberFormat, Posit
-from ._io import write_with
 
 
 def format_table(fmt: NumberFormat) -> pd.DataFrame:

@@ -12,9 +12,7 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ._io import check_writable_dir
-
-ENERGY_COMPONENTS = ("mac", "sram", "dram", "vector", "leakage")
+from .._util import check_writable_dir
 
 
 @dataclass
@@ -28,6 +26,8 @@ class Report:
     config_yaml: str
     baseline: dict | None = None  # totals of the dense baseline with speedup / energy_ratio
     meta: dict = field(default_factory=dict)
+    compression: pd.DataFrame | None = None  # per weight layer: pruning asked/achieved, format, widths, MAC
+    notes: list[str] = field(default_factory=list)  # what a reader of the totals must know
 
     def to_dict(self) -> dict:
         out = {"model": self.model, **self.totals, "area_by_component_mm2": self.area}
@@ -35,6 +35,8 @@ class Report:
             out["baseline"] = self.baseline
             out["speedup"] = self.baseline["speedup"]
             out["energy_ratio"] = self.baseline["energy_ratio"]
+        out["notes"] = list(self.notes)
+        out["compression"] = [] if self.compression is None else self.compression.to_dict(orient="records")
         out["meta"] = self.meta
         return out
 
@@ -42,6 +44,7 @@ class Report:
         t = self.totals
         lines = [
             f"{self.model} on {self.meta.get('config', 'the accelerator')}",
+            *([f"  {self.meta['mac']}"] if self.meta.get("mac") else []),
             f"  cycles      {t['cycles']:,}  ({t['stall_cycles']:,} stalled)   latency {t['latency_s'] * 1e3:.3f} ms"
             f"   {t['throughput_inf_per_s']:.1f} inferences/s",
             f"  MACs        {t['macs']:,.0f} kept of {t['dense_macs']:,}   "
@@ -57,7 +60,18 @@ class Report:
             energy = f"energy {ratio:.2f}x lower" if ratio >= 1 else f"energy {1 / ratio:.2f}x higher"
             lines.append(f"  vs dense    speedup {b['speedup']:.2f}x, {energy} "
                          f"({b['cycles']:,} cycles, {b['energy_j'] * 1e3:.3f} mJ)")
+        lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
+
+    def compression_summary(self, max_rows: int = 12) -> str:
+        """The per-layer compression table as text (first and last layers when it is long)."""
+        if self.compression is None or self.compression.empty:
+            return ""
+        text = self.compression.to_string(index=False).splitlines()
+        if len(text) - 1 > max_rows:
+            half = max_rows // 2
+            text = [*text[: half + 1], f"  ... {len(text) - 1 - 2 * half} more layers ...", *text[-half:]]
+        return "\n".join(text)
 
     def figures(self) -> dict[str, Figure]:
         """Per-layer latency (compute / stall stacked), energy breakdown, and area breakdown."""
@@ -102,6 +116,8 @@ class Report:
         try:
             (stage / "report.json").write_text(json.dumps(self.to_dict(), indent=1, default=_jsonable) + "\n")
             self.layers.to_csv(stage / "layers.csv", index=False)
+            if self.compression is not None:
+                self.compression.to_csv(stage / "compression.csv", index=False)
             (stage / "layers.md").write_text(f"# {self.model}\n\n" + self.summary().replace("\n", "  \n") + "\n\n"
                                              + self.layers.to_markdown(index=False) + "\n")
             (stage / "config.yaml").write_text(self.config_yaml)

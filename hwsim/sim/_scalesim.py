@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .._util import check_int
 from ..arch import ceil_div
-from ..formats._base import check_int
 
 DATAFLOWS = ("os", "ws", "is")
 

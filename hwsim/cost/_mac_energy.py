@@ -1,0 +1,151 @@
+"""Energy per MAC, leakage and area of any `hwsim.mac` unit, from its own synthesized RTL at gate level.
+
+The unit's RTL (`hwsim.rtl.mac_component`) is synthesized with the gate flow, simulated on many lanes of an
+activity (random codes by default), and all of its energy -- logic, pipeline registers, clock, operand-input
+load -- is priced with the calibrated scale (`hwsim.cost.gate_energy_model`), per valid MAC.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from .._util import cache_path, read_cached, write_cached
+from ._calibration import COST_VERSION, WARMUP, GateEnergyModel, energy_cache_key, gate_energy_model
+from ._cells import leakage_mw, netlist_area_um2, raw_energy_fj
+from ._gatesim import simulate_gates
+from ._mac_gates import mac_stimulus
+from ._netlist import DFF
+from ._synthesis import mac_netlist
+from ._yosys import yosys_version
+
+# Simulation settings (part of every cache key): lanes x (cycles - warm-up) MACs.
+MAC_LANES, MAC_CYCLES = 128, 132
+DOT_LENGTH = 64  # the default MAC activity clears its accumulator every 64 MACs
+
+
+@dataclass(frozen=True)
+class MacEnergy:
+    """Energy and area of one MAC unit from its synthesized RTL.
+
+    ``dynamic_pj_per_mac`` is the calibrated switching energy per valid MAC (clock included), ``leakage_mw``
+    the static power, ``area_um2`` the cell area; ``breakdown_pj_per_mac`` splits the dynamic energy into
+    logic, flip-flop outputs, clock and input-port load.
+    """
+
+    kind: str
+    params: dict
+    activity: str
+    dynamic_pj_per_mac: float
+    leakage_mw: float
+    area_um2: float
+    cells: dict[str, int]
+    toggles_per_mac: float
+    breakdown_pj_per_mac: dict[str, float]
+    macs: int  # valid MACs simulated (counted cycles x lanes)
+    scale: float  # the calibration factor used
+    yosys: str
+    cost_version: int = COST_VERSION
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def gates(self) -> int:
+        return sum(n for t, n in self.cells.items() if t != DFF)
+
+    @property
+    def flip_flops(self) -> int:
+        return self.cells.get(DFF, 0)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _random_mac_streams(unit, activity: str, lanes: int, cycles: int, seed: int) -> dict[str, np.ndarray]:
+    """Default activity: valid every cycle, a clear every `DOT_LENGTH` MACs (staggered over lanes), and uniformly
+    random codes of the unit's formats ("random") or all-zero codes ("zero"). MSQ lanes alternate SP2/fixed rows."""
+    rng = np.random.default_rng([seed, unit.w_bits, unit.x_bits])
+    t = np.arange(cycles)[:, None]
+    lane = np.arange(lanes)[None, :]
+    stim = {
+        "valid": np.ones((cycles, lanes), dtype=np.int64),
+        "clear": ((t + lane) % DOT_LENGTH == 0).astype(np.int64),
+    }
+    if activity == "random":
+        stim["w"] = rng.integers(0, 1 << unit.w_bits, size=(cycles, lanes), dtype=np.int64)
+        stim["x"] = rng.integers(0, 1 << unit.x_bits, size=(cycles, lanes), dtype=np.int64)
+    else:
+        stim["w"] = np.zeros((cycles, lanes), dtype=np.int64)
+        stim["x"] = np.zeros((cycles, lanes), dtype=np.int64)
+    if unit.has_mode:
+        stim["mode"] = np.broadcast_to(lane % 2, (cycles, lanes)).astype(np.int64)
+    return stim
+
+
+def _stimulus_from_streams(unit, activity) -> dict[str, np.ndarray]:
+    """User streams: one `hwsim.mac.MacInputs` sequence (every lane the same) or one per lane."""
+    streams = list(activity)
+    if not streams:
+        raise ValueError("activity stream is empty")
+    if not isinstance(streams[0], Sequence):
+        streams = [streams]
+    return mac_stimulus(unit, streams)
+
+
+def mac_energy(unit, *, activity: str | Sequence = "random", use_cache: bool = True, seed: int = 0,
+               model: GateEnergyModel | None = None) -> MacEnergy:
+    """Energy per MAC, leakage and area of any `hwsim.mac` unit, from its synthesized RTL at gate level.
+
+    ``activity``: ``"random"`` (default: valid every cycle, a clear every 64 MACs, uniform random codes of the
+    unit's formats), ``"zero"`` (same timing, all-zero operands), or a stimulus: one sequence of
+    `hwsim.mac.MacInputs` or one per lane. Energy is per valid input (per cycle if none is valid), over the
+    cycles after a short warm-up. Cached on disk by unit kind, parameters, Yosys version, COST_VERSION, the data
+    files and the activity.
+    """
+    if isinstance(activity, str):
+        if activity not in ("random", "zero"):
+            raise ValueError(f"activity must be 'random', 'zero' or a MacInputs stream, not {activity!r}")
+        stim = _random_mac_streams(unit, activity, MAC_LANES, MAC_CYCLES, seed)
+        described = activity
+    else:
+        stim = _stimulus_from_streams(unit, activity)
+        digest = hashlib.sha256(b"".join(np.ascontiguousarray(stim[k]).tobytes() + k.encode()
+                                         for k in sorted(stim))).hexdigest()[:16]
+        described = f"stream:{digest}"
+    cycles, lanes = stim["valid"].shape
+    count_from = min(WARMUP, cycles - 1)
+    key = {**energy_cache_key(), "unit": unit.kind, "params": unit.params(), "activity": described, "cycles": cycles,
+           "lanes": lanes, "seed": seed, "warmup": count_from}
+    path = cache_path("energy", f"mac-{unit.kind}", key)
+    use_cache_here = use_cache and model is None  # results of another calibration are not the cached ones
+    cached = read_cached(path, use_cache_here)
+    if cached is not None:
+        try:
+            return MacEnergy(**cached)
+        except TypeError:
+            pass
+    model = model or gate_energy_model(use_cache=use_cache)
+    netlist = mac_netlist(unit, use_cache=use_cache)
+    sim = simulate_gates(netlist, stim, lanes=lanes, count_from=count_from, outputs=())
+    macs = int(stim["valid"][count_from:].astype(bool).sum()) or sim.counted_cycles * lanes
+    parts = {k: model.pj(v) / macs for k, v in raw_energy_fj(netlist, sim).items()}
+    area = netlist_area_um2(netlist)
+    result = MacEnergy(
+        kind=unit.kind,
+        params=unit.params(),
+        activity=described,
+        dynamic_pj_per_mac=sum(parts.values()),
+        leakage_mw=leakage_mw(area),
+        area_um2=area,
+        cells=netlist.cell_counts(),
+        toggles_per_mac=float(sim.cell_toggles.sum()) / macs,
+        breakdown_pj_per_mac=parts,
+        macs=macs,
+        scale=model.scale,
+        yosys=yosys_version(),
+        extra={"cycles": cycles, "lanes": lanes, "warmup": count_from, "depth": netlist.depth},
+    )
+    write_cached(path, result.to_dict(), use_cache_here)
+    return result
