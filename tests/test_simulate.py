@@ -12,10 +12,10 @@ import torch
 import hwsim
 from hwsim.arch import AcceleratorConfig, GemmShape, config_from_dict
 from hwsim.cli import main
+from hwsim.cost import ENERGY_GROUP, cost_tables, leakage_energy_pj
 from hwsim.frontend import capture, prune
 from hwsim.models import create_model
-from hwsim.sim import gemm_timing
-from hwsim.sim._model import simulate_workload
+from hwsim.sim import gemm_timing, op_work, schedule_memory, simulate_workload
 
 
 @pytest.fixture(scope="module")
@@ -31,20 +31,39 @@ def small(**memory) -> AcceleratorConfig:
                              "memory": {"weight_sram_kb": 64, "act_sram_kb": 64, "out_sram_kb": 32, **memory}})
 
 
+def engine_blocks_touched(op, mask, bk_engine: int, cols: int) -> set[tuple[int, int]]:
+    """The engine's (K-block, tile column) pairs that hold any kept element, found by interval overlap: each kept
+    layer block covers rows [i bk, (i+1) bk) and columns [j bn, (j+1) bn), clipped to the layer."""
+    bk, bn = op.block
+    touched = set()
+    for i, j in zip(*np.nonzero(mask), strict=True):
+        r0, r1 = i * bk, min((i + 1) * bk, op.k)
+        c0, c1 = j * bn, min((j + 1) * bn, op.n)
+        touched.update((kb, nt) for kb in range(r0 // bk_engine, (r1 - 1) // bk_engine + 1)
+                       for nt in range(c0 // cols, (c1 - 1) // cols + 1))
+    return touched
+
+
 def test_gemm_cycles_are_the_engine_models_cycles(mlp_workload):
     cfg = small()
     results = simulate_workload(mlp_workload, cfg)
     engine = cfg.array.engine()
+    unit, width = cfg.array.mac.unit, cfg.memory.sram_width_bits
     for op, r in zip(mlp_workload, results, strict=True):
         if op.kind != "gemm":
             continue
         shape = GemmShape.of(engine, op.m, op.k, op.n)
-        keep = np.repeat(np.repeat(mlp_workload.arrays[op.mask], 32, 0), 32, 1)[: op.k, : op.n]
-        padded = np.zeros((shape.k_blocks * 8, shape.n_tiles * 8), bool)
-        padded[: op.k, : op.n] = keep
-        occupancy = padded.reshape(shape.k_blocks, 8, shape.n_tiles, 8).any(axis=(1, 3))
+        touched = engine_blocks_touched(op, mlp_workload.arrays[op.mask], cfg.array.block_k, cfg.array.cols)
+        occupancy = np.zeros((shape.k_blocks, shape.n_tiles), bool)
+        for kb, nt in touched:
+            occupancy[kb, nt] = True
         assert r.compute_cycles == gemm_timing(engine, op.m, op.k, op.n, occupancy).cycles
         assert r.macs == pytest.approx(op.macs * op.density)
+        # the weight SRAM is filled with the stored tile-blocks, their 2-byte indices and the column pointers
+        filled = r.actions["weight_sram", "write"] * width / 8
+        per_block = cfg.array.block_k * cfg.array.cols * unit.w_bits / 8 + 2
+        assert (filled - 4 * (shape.n_tiles + 1)) / per_block == len(touched)
+        assert len(touched) <= shape.k_blocks * shape.n_tiles
 
 
 def test_report_totals_add_up(mlp_workload):
@@ -57,6 +76,52 @@ def test_report_totals_add_up(mlp_workload):
     assert t["area_mm2"] == pytest.approx(sum(report.area.values()))
     assert report.baseline["speedup"] > 1 and report.baseline["energy_ratio"] > 1
     assert 0 < t["utilization"] <= 1
+
+
+def test_energy_is_the_action_counts_times_the_table(mlp_workload):
+    cfg = small(dram_gbps=0.05)  # stalls too, so leakage runs over compute and stall cycles
+    report = hwsim.simulate(mlp_workload, cfg)
+    results = simulate_workload(mlp_workload, cfg)
+    tables = cost_tables(cfg)
+    layers = report.layers
+    assert list(layers.name) == [r.name for r in results]
+    for (_, row), r in zip(layers.iterrows(), results, strict=True):
+        by_group = dict.fromkeys(("mac", "sram", "dram", "vector"), 0.0)
+        for (component, action), n in r.actions.items():
+            by_group[ENERGY_GROUP[component]] += n * tables.energy_pj[component, action]
+        for group, pj in by_group.items():
+            assert row[f"energy_{group}_pj"] == pytest.approx(pj, rel=1e-12, abs=1e-9)
+        assert row.energy_mac_pj == pytest.approx(r.macs * tables.energy_pj["pe_array", "mac"], rel=1e-12)
+        seconds = r.cycles / (cfg.clock_mhz * 1e6)
+        assert row.energy_leakage_pj == pytest.approx(tables.leakage_w * seconds * 1e12, rel=1e-12)
+        assert row.energy_leakage_pj == leakage_energy_pj(tables, r.cycles, cfg.clock_mhz)
+        parts = [row[f"energy_{k}_pj"] for k in ("mac", "sram", "dram", "vector", "leakage")]
+        assert row.energy_pj == pytest.approx(sum(parts), rel=1e-12)
+        assert row.dram_bytes == r.actions["dram", "read_bytes"] + r.actions["dram", "write_bytes"]
+    t = report.totals
+    for k, j in t["energy_by_component_j"].items():
+        assert j == pytest.approx(layers[f"energy_{k}_pj"].sum() * 1e-12, rel=1e-12)
+    # leakage is charged once per cycle of the whole run: static power x latency
+    assert t["energy_by_component_j"]["leakage"] == pytest.approx(tables.leakage_w * t["latency_s"], rel=1e-12)
+    assert t["energy_j"] == pytest.approx(sum(t["energy_by_component_j"].values()), rel=1e-12)
+    assert t["stall_cycles"] > 0 and t["energy_by_component_j"]["leakage"] > 0
+
+
+def test_the_memory_schedule_adds_records_and_changes_nothing_it_was_given(mlp_workload):
+    cfg = small(act_sram_kb=8)  # activations spill: outputs go to DRAM and come back as the next input
+    work = op_work(mlp_workload, cfg)
+    before = list(work)
+    traffic = schedule_memory(work, cfg)
+    assert work == before and schedule_memory(work, cfg) == traffic  # pure: same records, nothing mutated
+    results = simulate_workload(mlp_workload, cfg)
+    for w, t, r in zip(work, traffic, results, strict=True):
+        assert r.actions == w.actions + t.actions
+        assert (r.transfer_cycles, r.stall_cycles) == (t.transfer_cycles, t.stall_cycles)
+        assert t.actions["dram", "read_bytes"] == (w.in_bytes if t.input_from_dram else 0.0)
+        assert t.actions["dram", "write_bytes"] == (w.out_bytes if t.output_to_dram else 0.0)
+    assert traffic[0].input_from_dram  # the network's input starts in DRAM
+    spilled = [i for i, t in enumerate(traffic[:-1]) if t.output_to_dram]
+    assert spilled and all(traffic[i + 1].input_from_dram for i in spilled)
 
 
 def test_slow_dram_stalls_and_double_buffering_hides_transfers(mlp_workload):
@@ -99,8 +164,8 @@ def test_simulate_cli_writes_the_whole_report(tmp_path, mlp_workload, capsys):
         assert key in report
     layers = pd.read_csv(out / "layers.csv")
     assert layers.cycles.sum() == report["cycles"]
-    assert {p.name for p in out.iterdir()} == {"report.json", "layers.csv", "layers.md", "config.yaml",
-                                                 "latency.png", "energy.png", "area.png"}
+    assert {p.name for p in out.iterdir()} == {"report.json", "layers.csv", "compression.csv", "layers.md",
+                                                 "config.yaml", "latency.png", "energy.png", "area.png"}
     assert "rows: 8" in (out / "config.yaml").read_text()
     assert "speedup" in capsys.readouterr().out
 
@@ -140,23 +205,23 @@ def test_a_convolution_reads_its_feature_map_not_the_im2col_expansion(torch_one_
     assert first.input_elements == 64 and first.m * first.k == 64 * 9
     results = {r.name: r for r in simulate_workload(w, AcceleratorConfig())}
     r1, r2 = results[first.name], results[second.name]
-    weight_bytes = [r.counts["weight_sram_writes"] * 64 / 8 for r in (r1, r2)]  # what the weight SRAM was filled with
-    assert r1.counts["in_bytes"] == 64  # int8 activations of the 8x8 image
-    assert r1.counts["dram_read_bytes"] == weight_bytes[0] + 64  # the image comes from DRAM once
+    weight_bytes = [r.actions["weight_sram", "write"] * 64 / 8 for r in (r1, r2)]  # what filled the weight SRAM
+    assert r1.in_bytes == 64  # int8 activations of the 8x8 image
+    assert r1.actions["dram", "read_bytes"] == weight_bytes[0] + 64  # the image comes from DRAM once
     # the second conv's input is the first conv's (ReLU'd) output, still on chip: only weights come from DRAM
-    assert r2.counts["in_bytes"] == 512
-    assert r2.counts["dram_read_bytes"] == weight_bytes[1]
+    assert r2.in_bytes == 512
+    assert r2.actions["dram", "read_bytes"] == weight_bytes[1]
 
 
 def test_attention_operands_stay_on_chip_when_they_fit(torch_one_thread):
     w = capture(create_model("deit_tiny", attention="sdpa"), (torch.randn(1, 3, 224, 224),))
     results = simulate_workload(w, AcceleratorConfig())
     attention = [r for r, op in zip(results, w, strict=True) if op.kind == "gemm" and op.weight is None]
-    assert attention and all(r.counts["dram_read_bytes"] == 0 for r in attention)
+    assert attention and all(r.actions["dram", "read_bytes"] == 0 for r in attention)
     tight = config_from_dict({"memory": {"act_sram_kb": 64}})
     spilled = [r for r, op in zip(simulate_workload(w, tight), w, strict=True)
                if op.kind == "gemm" and op.weight is None]
-    assert all(r.counts["dram_read_bytes"] > 0 for r in spilled)
+    assert all(r.actions["dram", "read_bytes"] > 0 for r in spilled)
 
 
 def test_the_output_buffer_must_hold_a_tile(mlp_workload):

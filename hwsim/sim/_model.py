@@ -4,30 +4,72 @@ GEMMs run on the block-sparse engine (the parity-verified timing model) tile by 
 in their compressed form (kept tile-blocks plus block indices); activations stay on chip between layers when
 they fit the activation buffer (attention's K and V when they fit beside the other operand); with double
 buffering an op's DRAM transfers overlap its own compute (prefetched while the engine works) and only the
-excess stalls. Non-GEMM ops run on the vector unit. Each op yields cycles, stalls, utilization
-and action counts; energy is counts x the cost tables (`hwsim.cost`).
+excess stalls. Non-GEMM ops run on the vector unit.
+
+Two passes, each a pure function returning records: every op on its own (`OpWork`: buffers fitted, compute
+timed, the actions of its compute and of the traffic it needs whatever ran before), then the memory schedule
+over the whole sequence (`MemoryTraffic`: which activations come from or go to DRAM, and the transfer and stall
+cycles). Each `OpResult` is built from the two; energy is its `ActionCounts` x the cost tables (`hwsim.cost`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 from ..arch import AcceleratorConfig, GemmShape, ceil_div
 from ..workload import GemmOp, UnmappedOp, VectorOp, Workload
+from ._actions import ActionCounts
+from ._datapath import layer_datapath
 from ._gemm import gemm_timing
 
 INDEX_BYTES_PER_BLOCK = 2  # idx memory: one K-block index per stored tile-block
 PTR_BYTES = 4  # ptr memory: one per tile column
 
 
-@dataclass
-class OpResult:
-    """Timing and action counts of one op."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OpWork:
+    """One op on its own, before the memory schedule: its compute time, and the actions of its compute and of the
+    traffic it needs whatever ran before it (weights; attention's K/V when they do not fit on chip).
+
+    ``in_bytes`` / ``out_bytes`` are residency bookkeeping, not actions: the sizes of its input and output
+    activations, from which the schedule decides what stays on chip.
+    """
 
     name: str
-    kind: str  # gemm, vector, unmapped
+    kind: str  # gemm, vector
+    op: str
+    shape: str
+    density: float
+    fmt: str
+    compute_cycles: int
+    pe_cycles: int  # PEs x compute cycles: the MAC slots the op occupies
+    actions: ActionCounts
+    in_bytes: float
+    out_bytes: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MemoryTraffic:
+    """What the memory schedule adds to one op: its activations' DRAM traffic and the time all its DRAM traffic
+    takes."""
+
+    input_from_dram: bool  # the input was not (entirely) on chip, so it was fetched
+    output_to_dram: bool  # the output did not fit the activation buffer, so it spilled
+    actions: ActionCounts  # DRAM bytes of the fetch / spill, activation-SRAM writes of the fetch
+    transfer_cycles: int
+    stall_cycles: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OpResult:
+    """Timing and action counts of one op (`OpWork` with its `MemoryTraffic` applied)."""
+
+    name: str
+    kind: str  # gemm, vector
     op: str
     shape: str
     density: float
@@ -35,17 +77,52 @@ class OpResult:
     compute_cycles: int
     transfer_cycles: int
     stall_cycles: int
-    macs: float  # kept multiply-accumulates
     pe_cycles: int  # PEs x compute cycles: the MAC slots the op occupies
-    counts: dict[str, float] = field(default_factory=dict)  # actions: sram reads/writes, dram bytes, vector ops
+    actions: ActionCounts  # everything the op did, its own work and its share of the schedule
+    in_bytes: float  # input activation size (residency bookkeeping, not an action)
+    out_bytes: float  # output activation size
+
+    @classmethod
+    def of(cls, work: OpWork, traffic: MemoryTraffic) -> OpResult:
+        return cls(name=work.name, kind=work.kind, op=work.op, shape=work.shape, density=work.density,
+                   fmt=work.fmt, compute_cycles=work.compute_cycles, transfer_cycles=traffic.transfer_cycles,
+                   stall_cycles=traffic.stall_cycles, pe_cycles=work.pe_cycles,
+                   actions=work.actions + traffic.actions, in_bytes=work.in_bytes, out_bytes=work.out_bytes)
 
     @property
     def cycles(self) -> int:
         return self.compute_cycles + self.stall_cycles
 
     @property
+    def macs(self) -> float:
+        """Kept multiply-accumulates."""
+        return self.actions["pe_array", "mac"]
+
+    @property
     def utilization(self) -> float:
         return self.macs / self.pe_cycles if self.pe_cycles else 0.0
+
+    @property
+    def dram_bytes(self) -> float:
+        return self.actions["dram", "read_bytes"] + self.actions["dram", "write_bytes"]
+
+
+class _Widths(NamedTuple):
+    w_bits: int  # one streamed W element (an activation for attention's activation x activation GEMMs)
+    x_bits: int  # one input activation
+    out_bits: int  # one output element (requantized)
+
+
+def _widths(op: GemmOp | VectorOp, cfg: AcceleratorConfig) -> _Widths:
+    """Stored widths of an op's operands, the one place that decides them: a quantized GEMM's weight codes and
+    input activation codes at their formats' widths (`layer_datapath`, which also refuses a MAC that cannot run
+    the layer), anything unquantized at the MAC's own widths; outputs requantized to the MAC's activation
+    width."""
+    if isinstance(op, GemmOp):
+        d = layer_datapath(op, cfg)
+        return _Widths(d.w_bits, d.x_bits, d.out_bits)
+    unit = cfg.array.mac.unit
+    return _Widths(unit.x_bits, unit.x_bits, unit.x_bits)
 
 
 def _hardware_block_mask(op: GemmOp, workload: Workload, shape: GemmShape, block_k: int, cols: int) -> np.ndarray:
@@ -65,24 +142,23 @@ def _hardware_block_mask(op: GemmOp, workload: Workload, shape: GemmShape, block
     return padded.reshape(shape.k_blocks, block_k, shape.n_tiles, cols).any(axis=(1, 3))
 
 
-def _gemm(op: GemmOp, workload: Workload, cfg: AcceleratorConfig) -> OpResult:
+def _gemm(op: GemmOp, workload: Workload, cfg: AcceleratorConfig) -> OpWork:
     arr, mem = cfg.array, cfg.memory
     engine = arr.engine()
-    unit = engine.mac
     shape = GemmShape.of(engine, op.m, op.k, op.n)
     structured = op.mask is not None
     mask = _hardware_block_mask(op, workload, shape, arr.block_k, arr.cols) if structured else None
     timing = gemm_timing(engine, op.m, op.k, op.n, mask)
     compute = timing.cycles * op.count
     kp = shape.k_blocks * arr.block_k
+    w_bits, x_bits, out_bits = _widths(op, cfg)
 
     # working set of one tile: its K-sweep of weights (one tile column), of activations (R rows), its outputs
     copies = 2 if mem.double_buffer else 1
     act_weight = op.weight is None  # attention's QK^T / AV: the streamed "W" is an activation
-    w_bits = unit.x_bits if act_weight else unit.w_bits
     need = {"weight_sram": copies * kp * arr.cols * w_bits / 8,
-            "act_sram": copies * arr.rows * kp * unit.x_bits / 8,
-            "out_sram": copies * arr.rows * arr.cols * unit.x_bits / 8}
+            "act_sram": copies * arr.rows * kp * x_bits / 8,
+            "out_sram": copies * arr.rows * arr.cols * out_bits / 8}
     have = {"weight_sram": mem.weight_sram_kb, "act_sram": mem.act_sram_kb, "out_sram": mem.out_sram_kb}
     for buffer, bytes_needed in need.items():
         if bytes_needed > have[buffer] * 1024:
@@ -93,53 +169,49 @@ def _gemm(op: GemmOp, workload: Workload, cfg: AcceleratorConfig) -> OpResult:
     stored_blocks = int(timing.tile_blocks.sum())  # per tile column, summed
     tokens = int(timing.tile_tokens.sum())
     width = mem.sram_width_bits
-    x_bytes = op.input_elements * unit.x_bits / 8
-    y_bytes = op.m * op.n * unit.x_bits / 8 * op.count  # outputs are requantized to the activation width
+    x_bytes = op.input_elements * x_bits / 8
+    y_bytes = op.m * op.n * out_bits / 8 * op.count
     w_stream_reads = shape.m_tiles * tokens * arr.cols * w_bits / width * op.count
+    act_reads = shape.m_tiles * tokens * arr.rows * x_bits / width * op.count
     counts = {
-        "act_sram_reads": shape.m_tiles * tokens * arr.rows * unit.x_bits / width * op.count,
-        "out_sram_writes": shape.m_tiles * shape.n_tiles * arr.rows * arr.cols * unit.x_bits / width * op.count,
-        "dram_read_bytes": 0.0,
-        "dram_write_bytes": 0.0,
-        "in_bytes": x_bytes,
-        "out_bytes": y_bytes,
+        ("pe_array", "mac"): op.kept_macs,
+        ("out_sram", "write"): shape.m_tiles * shape.n_tiles * arr.rows * arr.cols * out_bits / width * op.count,
     }
     if act_weight:
         # K or V was produced on chip a few ops earlier: it stays there when it fits beside the other operand
-        second = (op.w_elements if op.w_elements is not None else op.k * op.n * op.count) * unit.x_bits / 8
-        counts["act_sram_reads"] += w_stream_reads
+        second = (op.w_elements if op.w_elements is not None else op.k * op.n * op.count) * x_bits / 8
+        counts["act_sram", "read"] = act_reads + w_stream_reads
         if x_bytes + second > mem.act_sram_kb * 1024:
-            counts["dram_read_bytes"] += second
-            counts["act_sram_writes"] = second * 8 / width
+            counts["dram", "read_bytes"] = second
+            counts["act_sram", "write"] = second * 8 / width
     else:
         w_bytes = stored_blocks * arr.block_k * arr.cols * w_bits / 8 * op.count
         if structured:
             w_bytes += (stored_blocks * INDEX_BYTES_PER_BLOCK + (shape.n_tiles + 1) * PTR_BYTES) * op.count
-        counts["weight_sram_reads"] = w_stream_reads
-        counts["weight_sram_writes"] = w_bytes * 8 / width  # filled from DRAM
-        counts["dram_read_bytes"] += w_bytes
-    macs = op.kept_macs
-    fmt = op.w_format or ""
-    return OpResult(op.name, "gemm", op.role, f"{op.m}x{op.k}x{op.n}" + (f" x{op.count}" if op.count > 1 else ""),
-                    op.density, fmt, compute, 0, 0, macs, compute * engine.rows * engine.cols, counts)
+        counts["act_sram", "read"] = act_reads
+        counts["weight_sram", "read"] = w_stream_reads
+        counts["weight_sram", "write"] = w_bytes * 8 / width  # filled from DRAM
+        counts["dram", "read_bytes"] = w_bytes
+    return OpWork(name=op.name, kind="gemm", op=op.role,
+                  shape=f"{op.m}x{op.k}x{op.n}" + (f" x{op.count}" if op.count > 1 else ""), density=op.density,
+                  fmt=op.w_format or "", compute_cycles=compute, pe_cycles=compute * engine.rows * engine.cols,
+                  actions=ActionCounts(counts), in_bytes=x_bytes, out_bytes=y_bytes)
 
 
-def _vector(op: VectorOp, cfg: AcceleratorConfig) -> OpResult:
+def _vector(op: VectorOp, cfg: AcceleratorConfig) -> OpWork:
     cycles = cfg.vector.cycles(op.op, op.elements)
-    x_bits = cfg.array.mac.unit.x_bits
+    x_bits = _widths(op, cfg).x_bits
     words = op.elements * x_bits / cfg.memory.sram_width_bits
     per = cfg.vector.cycles_per_element.get(op.op, cfg.vector.cycles_per_element["default"])
-    counts = {"vector_ops": op.elements * per, "act_sram_reads": words, "out_sram_writes": words,
-              "in_bytes": op.elements * x_bits / 8, "out_bytes": op.elements * x_bits / 8,
-              "dram_read_bytes": 0.0, "dram_write_bytes": 0.0}
-    return OpResult(op.name, "vector", op.op, str(op.elements), 1.0, "", cycles, 0, 0, 0.0, 0, counts)
+    counts = {("vector", "element_cycle"): op.elements * per, ("act_sram", "read"): words,
+              ("out_sram", "write"): words}
+    return OpWork(name=op.name, kind="vector", op=op.op, shape=str(op.elements), density=1.0, fmt="",
+                  compute_cycles=cycles, pe_cycles=0, actions=ActionCounts(counts),
+                  in_bytes=op.elements * x_bits / 8, out_bytes=op.elements * x_bits / 8)
 
 
-def simulate_workload(workload: Workload, cfg: AcceleratorConfig, *, progress: bool = False) -> list[OpResult]:
-    """Simulate every op in order; returns one `OpResult` per GEMM or vector op.
-
-    Unmapped ops have no hardware to run on: a workload holding any is refused, naming them.
-    """
+def op_work(workload: Workload, cfg: AcceleratorConfig, *, progress: bool = False) -> list[OpWork]:
+    """Every op of ``workload`` on its own (the first pass). Unmapped ops are refused, naming them."""
     unmapped = [op for op in workload if isinstance(op, UnmappedOp)]
     if unmapped:
         names = ", ".join(sorted({op.target for op in unmapped}))
@@ -149,28 +221,42 @@ def simulate_workload(workload: Workload, cfg: AcceleratorConfig, *, progress: b
         from tqdm import tqdm
 
         ops = tqdm(ops, desc="simulating", unit="op", leave=False)
-    results = [_gemm(op, workload, cfg) if isinstance(op, GemmOp) else _vector(op, cfg) for op in ops]
-    _schedule_memory(results, cfg)
-    return results
+    return [_gemm(op, workload, cfg) if isinstance(op, GemmOp) else _vector(op, cfg) for op in ops]
 
 
-def _schedule_memory(results: list[OpResult], cfg: AcceleratorConfig) -> None:
-    """Activation residency between consecutive ops, DRAM transfer time and the stalls it causes."""
+def schedule_memory(work: Sequence[OpWork], cfg: AcceleratorConfig) -> list[MemoryTraffic]:
+    """The memory schedule over ops run in order (the second pass): activation residency between consecutive
+    ops, and the DRAM transfer time and the stalls it causes. Pure: returns one record per op."""
     mem = cfg.memory
     act_capacity = mem.act_sram_kb * 1024
     per_cycle = cfg.dram_bytes_per_cycle
     latency = ceil_div(int(mem.dram_latency_ns * cfg.clock_mhz), 1000)
     resident = 0.0  # bytes of the previous op's output held on chip
-    for r in results:
-        c = r.counts
-        if c["in_bytes"] > resident + 0.5:  # not (entirely) on chip: fetch the input from DRAM
-            c["dram_read_bytes"] += c["in_bytes"]
-            c["act_sram_writes"] = c.get("act_sram_writes", 0.0) + c["in_bytes"] * 8 / mem.sram_width_bits
-        if c["out_bytes"] <= act_capacity:
-            resident = c["out_bytes"]
-        else:  # spills: written to DRAM, and the next op must read it back
-            c["dram_write_bytes"] += c["out_bytes"]
-            resident = 0.0
-        dram = c["dram_read_bytes"] + c["dram_write_bytes"]
-        r.transfer_cycles = int(np.ceil(dram / per_cycle)) + latency if dram > 0 else 0
-        r.stall_cycles = max(0, r.transfer_cycles - r.compute_cycles) if mem.double_buffer else r.transfer_cycles
+    out = []
+    for w in work:
+        extra = {}
+        fetch = w.in_bytes > resident + 0.5  # not (entirely) on chip: fetch the input from DRAM
+        if fetch:
+            extra["dram", "read_bytes"] = w.in_bytes
+            extra["act_sram", "write"] = w.in_bytes * 8 / mem.sram_width_bits
+        spill = w.out_bytes > act_capacity  # written to DRAM, and the next op must read it back
+        if spill:
+            extra["dram", "write_bytes"] = w.out_bytes
+        resident = 0.0 if spill else w.out_bytes
+        traffic = ActionCounts(extra)
+        total = w.actions + traffic
+        dram = total["dram", "read_bytes"] + total["dram", "write_bytes"]
+        transfer = int(np.ceil(dram / per_cycle)) + latency if dram > 0 else 0
+        stall = max(0, transfer - w.compute_cycles) if mem.double_buffer else transfer
+        out.append(MemoryTraffic(input_from_dram=fetch, output_to_dram=spill, actions=traffic,
+                                 transfer_cycles=transfer, stall_cycles=stall))
+    return out
+
+
+def simulate_workload(workload: Workload, cfg: AcceleratorConfig, *, progress: bool = False) -> list[OpResult]:
+    """Simulate every op in order; returns one `OpResult` per GEMM or vector op.
+
+    Unmapped ops have no hardware to run on: a workload holding any is refused, naming them.
+    """
+    work = op_work(workload, cfg, progress=progress)
+    return [OpResult.of(w, t) for w, t in zip(work, schedule_memory(work, cfg), strict=True)]
