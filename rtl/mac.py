@@ -4,7 +4,7 @@ Ports (codes are unsigned bit patterns, as in `hwsim.formats`):
     valid, clear  In(1)     clear empties the accumulator; clear and valid together start a new sum
     w             In(w_bits)
     x             In(x_bits)
-    mode          In(1)      MSQ only: 1 = SP2 row, 0 = fixed-point row
+    mode          In(1)      msq: 1 = SP2 row, 0 = fixed-point row; posit_or_fixed: 1 = posit row, 0 = fixed row
     acc           Out(signed(acc_bits))
     nar           Out(1)     posit kinds: sticky NaR since the last clear
     out           Out(n)     quire only: the accumulator rounded to a posit, one cycle after acc
@@ -17,7 +17,7 @@ from amaranth.hdl import Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from hwsim.mac import FixedMac, MacUnit, MSQMac, PositFixpMac, PositQuireMac, SP2Mac
+from hwsim.mac import FixedMac, MacUnit, MSQMac, PositFixpMac, PositOrFixedMac, PositQuireMac, SP2Mac
 
 from .posit import posit_decode, posit_round
 
@@ -133,6 +133,26 @@ class MSQMacRTL(MacBase):
         return p, None
 
 
+def posit_times_fixed(m: Module, unit: MacUnit, code, xi, extra_shift: int = 0) -> tuple[Signal, Signal]:
+    """x * (posit code) in accumulator units, with ``extra_shift`` more fraction bits than a posit alone needs,
+    and the code's NaR flag.
+
+    A small x_bits x (frac_bits + 1) multiplier on the significand, then a barrel shift by scale + max_scale
+    (+ extra_shift): the accumulator LSB is at or below the smallest product, so no bit is ever dropped.
+    """
+    fmt = unit.w_format
+    fb = fmt.frac_bits
+    d = posit_decode(m, code, fmt.n, fmt.es)
+    # |x * S| < 2**(x_bits + fb): the sign is applied before the shift, on the narrow product.
+    mul = Signal(signed(unit.x_bits + fb + 1))
+    m.d.comb += mul.eq(xi * d.sig)
+    sm = Signal(signed(unit.x_bits + fb + 1))
+    m.d.comb += sm.eq(Mux(d.sign, -mul, mul))
+    p = Signal(signed(unit.product_bits))
+    m.d.comb += p.eq((sm << d.shift) << extra_shift if extra_shift else sm << d.shift)
+    return p, d.is_nar
+
+
 class PositFixpMacRTL(MacBase):
     """posit weight x fixed-point activation into a fixed-point accumulator (`hwsim.mac.PositFixpMac`).
 
@@ -141,17 +161,28 @@ class PositFixpMacRTL(MacBase):
     """
 
     def product(self, m):
+        return posit_times_fixed(m, self.unit, self.w, self.x.as_signed())
+
+
+class PositOrFixedMacRTL(MacBase):
+    """One PE for posit rows (mode 1) and fixed-point rows (mode 0) on a shared accumulator
+    (`hwsim.mac.PositOrFixedMac`).
+
+    Mode 1 is the posit x fixed-point path of `PositFixpMacRTL` on the low n bits of ``w``, shifted up to the
+    shared binary point; mode 0 a signed multiply of the low fixed_bits bits, shifted to the same point (as
+    `MSQMacRTL`). Bits of ``w`` above the mode's width are ignored, as in the model. NaR counts in mode 1 only.
+    """
+
+    def product(self, m):
         u = self.unit
-        fb = u.w_format.frac_bits
-        d = posit_decode(m, self.w, u.n, u.es)
-        # |x * S| < 2**(x_bits + fb): the sign is applied before the shift, on the narrow product.
-        mul = Signal(signed(u.x_bits + fb + 1))
-        m.d.comb += mul.eq(self.x.as_signed() * d.sig)
-        sm = Signal(signed(u.x_bits + fb + 1))
-        m.d.comb += sm.eq(Mux(d.sign, -mul, mul))
+        xi = self.x.as_signed()
+        posit, is_nar = posit_times_fixed(m, u, self.w[: u.n], xi, u.acc_frac_bits - u.posit_frac_bits)
+        fixed = Signal(signed(u.product_bits))
+        m.d.comb += fixed.eq((self.w[: u.fixed_bits].as_signed() * xi) << (u.acc_frac_bits - (u.fixed_bits - 1)))
         p = Signal(signed(u.product_bits))
-        m.d.comb += p.eq(sm << d.shift)
-        return p, d.is_nar
+        nar = Signal()
+        m.d.comb += [p.eq(Mux(self.mode, posit, fixed)), nar.eq(self.mode & is_nar)]
+        return p, nar
 
 
 class PositQuireMacRTL(MacBase):
@@ -187,11 +218,8 @@ _RTL_CLASSES: dict[type[MacUnit], type[MacBase]] = {
     MSQMac: MSQMacRTL,
     PositFixpMac: PositFixpMacRTL,
     PositQuireMac: PositQuireMacRTL,
+    PositOrFixedMac: PositOrFixedMacRTL,
 }
-
-
-def register_mac_rtl(unit_cls: type[MacUnit], rtl_cls: type[MacBase]) -> None:
-    _RTL_CLASSES[unit_cls] = rtl_cls
 
 
 def mac_component(unit: MacUnit) -> MacBase:

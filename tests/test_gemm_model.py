@@ -17,6 +17,7 @@ SMALL_MACS = {
     "msq": dict(w_bits=4, x_bits=6),
     "posit_fixp": dict(n=4, es=1, x_bits=6),
     "posit_quire": dict(n=4, es=1),
+    "posit_or_fixed": dict(n=4, es=1, fixed_bits=6, x_bits=6),
 }
 
 

@@ -20,8 +20,9 @@ sys.path.insert(0, str(Path(__file__).parent / "rtl"))
 from gemm_cases import GemmCase, build_case, check_result, gemm_runs, load_writes, run_depths, run_id
 
 RUNS = gemm_runs()
-# gap 0 (1x1), saturating 4x4 with block_n < cols, MSQ 2x2, posit_fixp 1x1, quire 2x2, the explicit masks
-PICKED = [RUNS[i] for i in (0, 2, 8, 12, 14, 15)]
+# gap 0 (1x1), saturating 4x4 with block_n < cols, MSQ 2x2, posit_fixp 1x1, quire 2x2, saturating posit/fixed
+# rows 3x2 (corner codes: NaR in both modes), the explicit masks (the last run)
+PICKED = [RUNS[i] for i in (0, 2, 8, 12, 14, 16, -1)]
 
 
 def run_in_amaranth(cases: list[GemmCase]) -> list[tuple[list[int], int, bool]]:

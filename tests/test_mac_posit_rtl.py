@@ -1,5 +1,5 @@
-"""Tier 2: the posit MAC RTL (posit x fixed point, posit x posit quire) and its posit blocks in Amaranth's
-simulator, bit for bit and cycle for cycle against the golden models."""
+"""Tier 2: the posit MAC RTL (posit x fixed point, posit x posit quire, the posit/fixed row mix) and its posit
+blocks in Amaranth's simulator, bit for bit and cycle for cycle against the golden models."""
 
 from __future__ import annotations
 
@@ -42,6 +42,10 @@ EXHAUSTIVE = [
     ("posit_quire", dict(n=4, es=0)),
     ("posit_quire", dict(n=4, es=1)),
     ("posit_quire", dict(n=3, es=1)),
+    # both modes; fixed_bits = n, > n (masked posit codes, the fixed point sets F), < n (masked fixed codes)
+    ("posit_or_fixed", dict(n=4, es=1, fixed_bits=4, x_bits=4)),
+    ("posit_or_fixed", dict(n=4, es=1, fixed_bits=8, x_bits=4, overflow="saturate")),
+    ("posit_or_fixed", dict(n=5, es=0, fixed_bits=3, x_bits=3)),
 ]
 
 RANDOM = [
@@ -51,6 +55,8 @@ RANDOM = [
     ("posit_quire", dict(n=8, es=2)),  # 134-bit quire, products past int64
     ("posit_quire", dict(n=8, es=0)),
     ("posit_quire", dict(n=6, es=1)),
+    ("posit_or_fixed", dict(n=8, es=1, fixed_bits=8, x_bits=8)),
+    ("posit_or_fixed", dict(n=6, es=2, fixed_bits=4, x_bits=6, overflow="saturate")),
 ]
 
 
@@ -77,8 +83,14 @@ def test_quire_rounding_with_few_nar():
 
 
 @pytest.mark.parametrize("seed", [3, 4])
-def test_posit_fixp_saturates_at_minimal_width(seed):
-    unit = make_mac("posit_fixp", n=6, es=1, x_bits=6, overflow="saturate", acc_bits=25)
+@pytest.mark.parametrize(
+    ("kind", "params"),
+    [("posit_fixp", dict(n=6, es=1, x_bits=6, acc_bits=25)),
+     ("posit_or_fixed", dict(n=4, es=1, fixed_bits=8, x_bits=6, acc_bits=18))],
+    ids=str,
+)
+def test_posit_fixp_saturates_at_minimal_width(kind, params, seed):
+    unit = make_mac(kind, **params, overflow="saturate")
     assert unit.acc_bits == unit.product_bits
     stream = random_stream(unit, 3000, seed)
     got = run_and_check(unit, stream)
@@ -97,6 +109,7 @@ def _wrapped(unit: MacUnit, stream) -> bool:
     [
         ("posit_fixp", dict(n=6, es=1, x_bits=6, acc_bits=25)),  # acc_bits == product_bits
         ("posit_quire", dict(n=6, es=1, carry_bits=2)),
+        ("posit_or_fixed", dict(n=4, es=1, fixed_bits=8, x_bits=6, acc_bits=18)),
     ],
     ids=str,
 )
@@ -109,7 +122,8 @@ def test_accumulator_wraps(kind, params):
 
 @pytest.mark.parametrize(
     ("kind", "params"),
-    [("posit_fixp", dict(n=16, es=1, x_bits=8)), ("posit_quire", dict(n=16, es=1))],
+    [("posit_fixp", dict(n=16, es=1, x_bits=8)), ("posit_quire", dict(n=16, es=1)),
+     ("posit_or_fixed", dict(n=16, es=1, fixed_bits=16, x_bits=8))],
     ids=str,
 )
 def test_sixteen_bit_posits(kind, params):
@@ -129,9 +143,20 @@ def test_golden_step_takes_wide_products():
 def test_verilog_converts():
     from hwsim.rtl import to_verilog
 
-    for kind in ("posit_fixp", "posit_quire"):
+    for kind in ("posit_fixp", "posit_quire", "posit_or_fixed"):
         text = to_verilog(mac_component(make_mac(kind, n=8, es=2)), "q")
         assert "module q" in text
+
+
+def test_posit_or_fixed_nar_flag_follows_the_mode():
+    """The same NaR code, in a posit row and in a fixed row: only the posit row raises the sticky flag."""
+    unit = make_mac("posit_or_fixed", n=4, es=1, fixed_bits=8, x_bits=4)
+    nar = unit.w_format.nar_code
+    stream = [MacInputs(valid=1, clear=1, w=nar | 0x30, x=3, mode=0), MacInputs(valid=1, w=0x12, x=1, mode=0),
+              MacInputs(), MacInputs(valid=1, clear=1, w=nar | 0x30, x=3, mode=1), *[MacInputs()] * 3]
+    got = run_and_check(unit, stream)
+    assert [o.nar for o in got] == [0, 0, 0, 0, 1, 1, 1]
+    assert got[2].acc == unit.product(nar | 0x30, 3, 0) + unit.product(0x12, 1, 0) != 0
 
 
 # ---------------------------------------------------------------------------------------------- decoder

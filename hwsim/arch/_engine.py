@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..formats._base import check_int
+from .._util import check_int
 from ..mac import MacUnit
 
 # Cycles from issuing a token (addresses to the index and weight memories) to its operands reaching PE(0, 0):
@@ -199,7 +199,8 @@ def engine_images(cfg: EngineConfig, x_codes, w_codes, mask, modes=None, bias=No
     modes_p = np.zeros(shape.n_tiles * c, dtype=np.int64)
     if cfg.mac.has_mode:
         if modes is None:
-            raise ValueError("an msq engine needs modes: one per output column (1 = SP2, 0 = fixed)")
+            raise ValueError(f"a {cfg.mac.kind} engine needs modes: one per output column "
+                             "(1 = the first format, 0 = fixed point)")
         modes_p[: shape.n] = np.asarray(modes, dtype=np.int64)
     bias_p = np.zeros(shape.n_tiles * c, dtype=object)
     if bias is not None:

@@ -58,7 +58,7 @@ class MacPipeline:
         if inputs.valid:
             mode = inputs.mode if u.has_mode else None
             product = int(u.product(inputs.w, inputs.x, mode))
-            nar = int(u.is_nar(inputs.w, inputs.x))
+            nar = int(u.is_nar(inputs.w, inputs.x, mode))
         return self.step_product(inputs.valid, inputs.clear, product, nar)
 
     def step_product(self, valid: int, clear: int, product: int, nar: int) -> MacOutputs:

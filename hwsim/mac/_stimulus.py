@@ -25,8 +25,18 @@ def corner_codes(fmt) -> list[int]:
     return sorted({0, 1, (1 << b) - 1, 1 << (b - 1), (1 << (b - 1)) - 1})
 
 
+def weight_corner_codes(unit: MacUnit) -> list[int]:
+    """`corner_codes` of every reading of the weight port: the weight format's, then (kinds with a per-row mode)
+    those of ``fixed_format`` that are not already among them. Every code fits the ``w`` port."""
+    codes = corner_codes(unit.w_format)
+    other = getattr(unit, "fixed_format", None)
+    if other is not None:
+        codes += [c for c in corner_codes(other) if c not in codes]
+    return codes
+
+
 def exhaustive_stream(unit: MacUnit) -> list[MacInputs]:
-    """Every weight code x every activation code (x both modes for MSQ), one product per cycle.
+    """Every weight code x every activation code (x both modes for kinds with a mode), one product per cycle.
 
     Each cycle has clear and valid set, so the accumulator shows each product alone, two cycles later.
     """
@@ -39,9 +49,10 @@ def exhaustive_stream(unit: MacUnit) -> list[MacInputs]:
 def random_stream(unit: MacUnit, cycles: int, seed: int, *, p_valid: float = 0.8, p_clear: float = 0.08,
                   p_corner: float = 0.25, p_burst: float = 0.3) -> list[MacInputs]:
     """Random inputs with valid gaps, clears, and bursts of corner codes that drive the accumulator to wrap or
-    saturate (runs of the largest products with no clear) and, for posits, NaR."""
+    saturate (runs of the largest products with no clear) and, for posits, NaR. Weight corners are those of
+    every reading of the weight port (`weight_corner_codes`); random weights span the whole port."""
     rng = np.random.default_rng(seed)
-    w_corners, x_corners = corner_codes(unit.w_format), corner_codes(unit.x_format)
+    w_corners, x_corners = weight_corner_codes(unit), corner_codes(unit.x_format)
     stream: list[MacInputs] = []
     burst = 0
     while len(stream) < cycles:
@@ -70,7 +81,7 @@ def expected_outputs(unit: MacUnit, stream: Sequence[MacInputs]) -> list[MacOutp
     w = np.array([i.w for i in stream])
     x = np.array([i.x for i in stream])
     mode = np.array([i.mode for i in stream]) if unit.has_mode else None
-    products, nars = unit.product(w, x, mode), unit.is_nar(w, x)
+    products, nars = unit.product(w, x, mode), unit.is_nar(w, x, mode)
     pipe = MacPipeline(unit)
     return [pipe.step_product(i.valid, i.clear, p, n) for i, p, n in zip(stream, products, nars, strict=True)]
 

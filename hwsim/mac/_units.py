@@ -13,8 +13,8 @@ from typing import ClassVar
 
 import numpy as np
 
+from .._util import as_code_array, check_int
 from ..formats import SP2, Fixed, NumberFormat, Posit, round_scaled_int
-from ..formats._base import as_code_array, check_int
 from ._arith import dot_saturate, dot_wrap, int_dtype, saturate, wrap
 
 OVERFLOW_MODES = ("wrap", "saturate")
@@ -113,8 +113,9 @@ class MacUnit(ABC):
     def name(self) -> str:
         return self.kind + "".join(f"_{k}{v}" for k, v in self.params().items())
 
-    def is_nar(self, w, x) -> np.ndarray:
-        """Whether each operand pair involves NaR (always False without posit operands)."""
+    def is_nar(self, w, x, mode=None) -> np.ndarray:
+        """Whether each operand pair involves NaR (always False without posit operands). ``mode`` is the row
+        mode of kinds that have one (`has_mode`); the others ignore it."""
         return np.zeros(np.broadcast_shapes(np.shape(w), np.shape(x)), dtype=bool)
 
     def accumulate(self, acc: int, product: int) -> int:
@@ -339,12 +340,117 @@ class PositFixpMac(MacUnit):
         f = self.w_format
         return self.x_bits + f.frac_bits + 2 * f.max_scale + 1
 
-    def is_nar(self, w, x) -> np.ndarray:
+    def is_nar(self, w, x, mode=None) -> np.ndarray:
         w, x = self._codes(w, x)
         return w == self.w_format.nar_code
 
     def weight_ints(self, w, mode=None) -> np.ndarray:
         return _posit_ints(self.w_format, as_code_array(w, self.w_bits, "w"))
+
+    def act_ints(self, x) -> np.ndarray:
+        return _signed_int(as_code_array(x, self.x_bits, "x"), self.x_bits, np.dtype(np.int64))
+
+
+def _check_mode(kind: str, mode, shape: tuple[int, ...], meaning: str) -> np.ndarray:
+    """``mode`` broadcast to ``shape``, checked to hold only 0 and 1."""
+    if mode is None:
+        raise ValueError(f"the {kind} MAC needs mode ({meaning})")
+    mode = np.broadcast_to(np.asarray(mode), shape)
+    if not np.isin(mode, (0, 1)).all():
+        raise ValueError(f"mode must be 0 or 1 ({meaning}), not {np.unique(mode).tolist()}")
+    return mode
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PositOrFixedMac(MacUnit):
+    """One PE for both halves of the posit/fixed row mix (Posit4/FixP4, arXiv 2312.02210): ``mode`` 1 reads the
+    weight as posit<n, es> (as `PositFixpMac`), 0 as fixed point Fixed(fixed_bits, fixed_bits - 1).
+
+    The weight port is ``w_bits = max(n, fixed_bits)`` wide. A posit row reads its low n bits and a fixed row its
+    low fixed_bits bits; the bits above are ignored (masked) in both the model and the RTL, so every code of the
+    port is valid in either mode. Both modes share one accumulator with one binary point: LSB = 2**-F of an
+    activation LSB, F = max(max_scale + frac_bits, fixed_bits - 1), so a posit row and a fixed row give
+    comparable sums. A posit row's product is ``+-(x * S) << (s + max_scale + F - (max_scale + frac_bits))``,
+    a fixed row's ``(w * x) << (F - (fixed_bits - 1))``. A NaR weight in a posit row adds nothing and sets the
+    sticky ``nar`` flag until the next clear; in a fixed row the same code is an ordinary fixed value.
+    """
+
+    kind: ClassVar[str] = "posit_or_fixed"
+    has_mode: ClassVar[bool] = True
+    has_nar: ClassVar[bool] = True
+    n: int = 4
+    es: int = 1
+    fixed_bits: int = 4
+    x_bits: int = 8
+
+    def _check_widths(self) -> None:
+        check_int("x_bits", self.x_bits, 2, 32)
+        check_int("n", self.n, 2, 16)
+        Posit(self.n, self.es)
+        check_int("fixed_bits", self.fixed_bits, 2, 16)
+
+    @property
+    def w_format(self) -> Posit:
+        """The posit reading of a weight code's low n bits (``fixed_format`` is the other)."""
+        return Posit(self.n, self.es)
+
+    @property
+    def fixed_format(self) -> Fixed:
+        """The fixed-point reading of a weight code's low fixed_bits bits: values in [-1, 1)."""
+        return Fixed(self.fixed_bits, self.fixed_bits - 1)
+
+    @property
+    def x_format(self) -> Fixed:
+        return Fixed(self.x_bits, 0)
+
+    @property
+    def w_bits(self) -> int:
+        """Width of the weight port: the wider of the two readings."""
+        return max(self.n, self.fixed_bits)
+
+    @property
+    def posit_frac_bits(self) -> int:
+        """The binary point a posit row alone would need (`PositFixpMac.acc_frac_bits`)."""
+        return self.w_format.max_scale + self.w_format.frac_bits
+
+    @property
+    def acc_frac_bits(self) -> int:
+        return max(self.posit_frac_bits, self.fixed_bits - 1)
+
+    @property
+    def product_bits(self) -> int:
+        # posit: |x * S| <= 2**(x_bits - 1 + FB + 1), shifted by at most 2 max_scale + (F - posit_frac_bits);
+        # -max|x| * -maxpos needs the extra sign bit. fixed: (-2**(B-1)) (-2**(x_bits-1)) << (F - (B - 1)).
+        f = self.w_format
+        posit = self.x_bits + f.frac_bits + 2 * f.max_scale + 1 + (self.acc_frac_bits - self.posit_frac_bits)
+        fixed = self.x_bits + self.acc_frac_bits + 1
+        return max(posit, fixed)
+
+    def posit_codes(self, w) -> np.ndarray:
+        """The low n bits of weight codes: what a posit row reads."""
+        return as_code_array(w, self.w_bits, "w") & ((1 << self.n) - 1)
+
+    def fixed_codes(self, w) -> np.ndarray:
+        """The low fixed_bits bits of weight codes: what a fixed row reads."""
+        return as_code_array(w, self.w_bits, "w") & ((1 << self.fixed_bits) - 1)
+
+    def is_nar(self, w, x, mode=None) -> np.ndarray:
+        w, x = self._codes(w, x)
+        mode = _check_mode(self.kind, mode, np.broadcast_shapes(w.shape, np.shape(mode)),
+                           "1: posit row, 0: fixed-point row")
+        return (mode == 1) & (self.posit_codes(w) == self.w_format.nar_code)
+
+    def weight_ints(self, w, mode=None) -> np.ndarray:
+        w = as_code_array(w, self.w_bits, "w")
+        mode = _check_mode(self.kind, mode, np.broadcast_shapes(w.shape, np.shape(mode)),
+                           "1: posit row, 0: fixed-point row")
+        w = np.broadcast_to(w, mode.shape)
+        dt = int_dtype(self.product_bits)  # (0-d object arrays shift into Python ints: asarray keeps arrays)
+        posit = np.asarray(_posit_ints(self.w_format, self.posit_codes(w)), dtype=dt)
+        posit = np.asarray(posit << (self.acc_frac_bits - self.posit_frac_bits), dtype=dt)
+        fixed = _signed_int(self.fixed_codes(w), self.fixed_bits, dt)
+        fixed = np.asarray(fixed << (self.acc_frac_bits - (self.fixed_bits - 1)), dtype=dt)
+        return np.where(mode == 1, posit, fixed)
 
     def act_ints(self, x) -> np.ndarray:
         return _signed_int(as_code_array(x, self.x_bits, "x"), self.x_bits, np.dtype(np.int64))
@@ -400,7 +506,7 @@ class PositQuireMac(MacUnit):
         f = self.w_format
         return 4 * f.max_scale + 2 * f.frac_bits + 3
 
-    def is_nar(self, w, x) -> np.ndarray:
+    def is_nar(self, w, x, mode=None) -> np.ndarray:
         w, x = self._codes(w, x)
         return (w == self.w_format.nar_code) | (x == self.x_format.nar_code)
 
@@ -426,13 +532,14 @@ class PositQuireMac(MacUnit):
 
 
 MAC_UNITS: dict[str, type[MacUnit]] = {
-    cls.kind: cls for cls in (FixedMac, SP2Mac, MSQMac, PositFixpMac, PositQuireMac)
+    cls.kind: cls for cls in (FixedMac, SP2Mac, MSQMac, PositFixpMac, PositQuireMac, PositOrFixedMac)
 }
 MAC_KINDS = tuple(MAC_UNITS)
 
 
 def make_mac(kind: str, **params) -> MacUnit:
-    """Build a MAC unit by kind name (``fixed``, ``sp2``, ``msq``, ``posit_fixp``, ``posit_quire``)."""
+    """Build a MAC unit by kind name (``fixed``, ``sp2``, ``msq``, ``posit_fixp``, ``posit_quire``,
+    ``posit_or_fixed``)."""
     if kind not in MAC_UNITS:
         raise ValueError(f"unknown MAC kind {kind!r}; choose from {', '.join(MAC_KINDS)}")
     cls = MAC_UNITS[kind]

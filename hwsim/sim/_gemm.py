@@ -1,9 +1,8 @@
 """Cycle-level model of the block-sparse GEMM engine: exact cycles from the block structure, exact outputs.
 
 The timing comes from the engine's schedule (docs/engine.md), computed per tile column from the block
-occupancy: its cost grows with tiles and blocks, never with cycles x PEs. `step_gemm` (hwsim.sim._stepper)
-replays the same schedule register by register for small cases, and the RTL parity tests hold both to the
-hardware.
+occupancy: its cost grows with tiles and blocks, never with cycles x PEs. The RTL parity tests (Amaranth
+simulator and cocotb, tests/test_gemm_rtl_amaranth.py and tests/rtl/) hold it to the hardware, cycle for cycle.
 """
 
 from __future__ import annotations
@@ -100,7 +99,8 @@ def gemm_outputs(cfg: EngineConfig, x_codes, w_codes, mask=None, modes=None, bia
         w = np.where(element_mask(cfg, shape, check_block_mask(cfg, shape, mask)), w, 0)
     if unit.has_mode:
         if modes is None:
-            raise ValueError("an msq engine needs modes: one per output column (1 = SP2, 0 = fixed)")
+            raise ValueError(f"a {cfg.mac.kind} engine needs modes: one per output column "
+                             "(1 = the first format, 0 = fixed point)")
         wi = unit.weight_ints(w, np.broadcast_to(np.asarray(modes), w.shape))
     else:
         wi = unit.weight_ints(w)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hwsim.arch import EngineConfig, EngineImages, engine_images, unpack_lanes
-from hwsim.mac import corner_codes, make_mac
+from hwsim.mac import corner_codes, make_mac, weight_corner_codes
 from hwsim.sim import gemm_outputs, gemm_timing
 
 
@@ -76,11 +76,10 @@ class GemmCase:
         return y
 
 
-def _codes(rng, fmt, shape, extreme: bool) -> np.ndarray:
-    codes = rng.integers(0, 1 << fmt.bits, size=shape)
+def _codes(rng, bits: int, corners: list[int], shape, extreme: bool) -> np.ndarray:
+    codes = rng.integers(0, 1 << bits, size=shape)
     if extreme:  # mostly corner codes: sums that wrap or saturate, posit NaR
-        corners = np.array(corner_codes(fmt))
-        codes = np.where(rng.random(shape) < 0.7, rng.choice(corners, size=shape), codes)
+        codes = np.where(rng.random(shape) < 0.7, rng.choice(np.array(corners), size=shape), codes)
     return codes.astype(np.int64)
 
 
@@ -92,8 +91,10 @@ def build_case(spec: dict) -> GemmCase:
     m, k, n = spec["m"], spec["k"], spec["n"]
     rng = np.random.default_rng(spec["seed"])
     extreme = bool(rng.random() < 0.35) if spec.get("extreme") is None else bool(spec["extreme"])
-    x = _codes(rng, unit.x_format, (m, k), extreme)
-    w = np.zeros((k, n), np.int64) if spec.get("w_zero") else _codes(rng, unit.w_format, (k, n), extreme)
+    x = _codes(rng, unit.x_bits, corner_codes(unit.x_format), (m, k), extreme)
+    # weights span the whole port, with the corners of each of its readings (posit and fixed for posit_or_fixed)
+    w = (np.zeros((k, n), np.int64) if spec.get("w_zero")
+         else _codes(rng, unit.w_bits, weight_corner_codes(unit), (k, n), extreme))
     kb, nb = -(-k // cfg.block_k), -(-n // cfg.block_n)
     spec_mask = spec["mask"]
     if isinstance(spec_mask, str):
@@ -181,6 +182,9 @@ def _mac(kind: str, rng, overflow: str, tight: bool) -> dict:
         params = {"w_bits": int(rng.choice([3, 4, 5])), "x_bits": int(rng.integers(3, 7))}
     elif kind == "posit_fixp":
         params = {"n": int(rng.integers(3, 6)), "es": int(rng.integers(0, 2)), "x_bits": int(rng.integers(3, 7))}
+    elif kind == "posit_or_fixed":
+        params = {"n": int(rng.integers(3, 6)), "es": int(rng.integers(0, 2)),
+                  "fixed_bits": int(rng.choice([3, 4, 6])), "x_bits": int(rng.integers(3, 7))}
     else:  # the quire always wraps; a few carry bits make it overflow
         return {"kind": kind, "n": int(rng.integers(3, 6)), "es": int(rng.integers(0, 2)),
                 "carry_bits": int(rng.choice([1, 2, 8])) if not tight else 1}
@@ -216,6 +220,9 @@ ENGINES = [
     ("posit_fixp", "saturate", False, (1, 1), ">"),
     ("posit_quire", "wrap", False, (4, 4), "="),
     ("posit_quire", "wrap", True, (2, 2), ">"),
+    # appended after the others so that their runs (and the seeds they draw) stay as they were
+    ("posit_or_fixed", "wrap", False, (2, 2), "<"),
+    ("posit_or_fixed", "saturate", True, (3, 2), ">"),
 ]
 # problem features, dealt out in turn to the problems after the first of each run
 FEATURES = [

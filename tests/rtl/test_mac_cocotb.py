@@ -32,6 +32,8 @@ DESIGNS = [
     ("posit_fixp", dict(n=8, es=2, x_bits=8), RANDOM),
     ("posit_quire", dict(n=4, es=1), EXHAUSTIVE_AND_RANDOM),
     ("posit_quire", dict(n=8, es=2), RANDOM),
+    ("posit_or_fixed", dict(n=4, es=1, fixed_bits=4, x_bits=4, overflow="saturate"), EXHAUSTIVE_AND_RANDOM),
+    ("posit_or_fixed", dict(n=6, es=1, fixed_bits=8, x_bits=8), RANDOM),
 ]
 
 
