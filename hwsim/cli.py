@@ -37,8 +37,9 @@ def _group_specs(words: Sequence[str]) -> list[str]:
 def _cmd_formats_show(args: argparse.Namespace) -> None:
     import pandas as pd
 
+    from ._util import write_with
     from .formats import parse_format
-    from .report import format_table, plot_levels, write_with
+    from .report import format_table, plot_levels
 
     formats = [parse_format(s) for s in _group_specs(args.spec)]
     tables = [format_table(f) for f in formats]
@@ -58,8 +59,9 @@ def _cmd_formats_show(args: argparse.Namespace) -> None:
 def _cmd_formats_demo(args: argparse.Namespace) -> None:
     import pandas as pd
 
+    from ._util import check_writable_dir, write_text, write_with
     from .formats import parse_format
-    from .report import check_writable_dir, format_table, plot_levels, write_text, write_with
+    from .report import format_table, plot_levels
 
     out = check_writable_dir(args.out)
     formats = [parse_format(s) for s in ("fixed:4:3", "sp2:4", "posit:4:0", "posit:4:1", "posit:8:2")]
@@ -78,7 +80,8 @@ def _cmd_formats_demo(args: argparse.Namespace) -> None:
 
 # The embedded default of `make demo`: DeiT-S with LPViT-style 32x32 block pruning at half density and SP2-4
 # weights, on the default accelerator, against its dense self.
-DEMO = {"model": "deit_small", "prune": "block:32x32:0.5", "quant": "sp2:4", "arch": None, "baseline": "dense"}
+DEMO = {"model": "deit_small", "prune": "block:32x32:0.5", "quant": "sp2:4", "arch": None, "baseline": "dense",
+        "exclude": None, "allow_unmapped": False}
 
 
 def _cmd_demo(args: argparse.Namespace) -> None:
@@ -126,7 +129,7 @@ def _cmd_rtl_area(args: argparse.Namespace) -> None:
 def _cmd_rtl_export(args: argparse.Namespace) -> None:
     import json
 
-    from .report import check_writable_dir, write_text
+    from ._util import check_writable_dir, write_text
     from .rtl import describe_ports, mac_component, to_verilog
 
     unit = _rtl_unit(args)
@@ -216,7 +219,8 @@ def _cmd_capture(args: argparse.Namespace) -> None:
     from .frontend._load import prepare_model
 
     torch.set_num_threads(1)
-    model, example, kwargs, name = prepare_model(args.model, prune=args.prune, quant=args.quant)
+    model, example, kwargs, name = prepare_model(args.model, prune=args.prune, quant=args.quant,
+                                                 exclude=args.exclude)
     workload = capture(model, example, kwargs, strict=not args.allow_unmapped, name=name)
     table = workload.to_dataframe()
     gemms = table[table.kind == "gemm"]
@@ -237,14 +241,28 @@ def _cmd_capture(args: argparse.Namespace) -> None:
 
 def _cmd_simulate(args: argparse.Namespace) -> None:
     from ._simulate import simulate
-    from .report import check_writable_dir
+    from ._util import check_writable_dir
 
     out = check_writable_dir(args.out)  # refuse before spending minutes on a report that cannot be written
     report = simulate(args.model, args.arch, prune=args.prune, quant=args.quant, baseline=args.baseline,
-                      progress=sys.stderr.isatty())
+                      exclude=args.exclude, allow_unmapped=args.allow_unmapped, progress=sys.stderr.isatty())
     report.save(out)
+    table = report.compression_summary()
+    if table:
+        print("per-layer compression (compression.csv has every layer):")
+        print(table)
     print(report.summary())
-    print(f"report written to {out}/ (report.json, layers.csv, layers.md, config.yaml, latency/energy/area.png)")
+    print(f"report written to {out}/ (report.json, layers.csv, compression.csv, layers.md, config.yaml, "
+          "latency/energy/area.png)")
+
+
+MODEL_HELP = ("a registry name (e.g. deit_small) or a .py file defining `model` and `example_args` (a module or a "
+              "function returning one, a tuple of inputs or a function returning it) and optionally "
+              "`example_kwargs` (a dict of keyword inputs)")
+PRUNE_HELP = "block:BKxBN:D[:pad], nm:N:M, unstructured:D or channel:D (D = fraction kept)"
+QUANT_HELP = "fixed:B, sp2:B, msq:B:SP2_FRACTION, posit:N[:ES] or posit+fixed:N:ES:FIXED_BITS[:POSIT_FRACTION]"
+EXCLUDE_HELP = ("leave the weights whose parameter name matches this fnmatch pattern dense and unquantized, "
+                "e.g. --exclude head.weight --exclude 'blocks.0.*' (repeatable)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -255,6 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
                "  hwsim simulate deit_base --prune block:32x32:0.25 --quant sp2:4 --baseline dense --out out/b\n"
                "  hwsim gemm --m 512 --k 768 --n 768 --array 32x32 --block 32x32 --density 0.5 --mac sp2\n"
                "  hwsim capture deit_small --prune block:32x32:0.5 --quant msq:4:0.5 -o ds.npz\n"
+               "  hwsim simulate digits_mlp --quant posit+fixed:4:1:4 --out out/pf   (the MAC follows the scheme)\n"
                "  hwsim rtl area posit_fixp --param n=4 --param es=1\n"
                "  hwsim formats show posit 4 1 sp2 4 --plot levels.png",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -311,10 +330,10 @@ def build_parser() -> argparse.ArgumentParser:
     gemm.set_defaults(func=_cmd_gemm)
 
     cap = sub.add_parser("capture", help="capture a model (pruned/quantized) into a hardware workload file")
-    cap.add_argument("model", metavar="MODEL", help="a registry name (e.g. deit_small) or a .py file defining "
-                     "`model` and `example_args`")
-    cap.add_argument("--prune", metavar="SPEC", help="block:32x32:0.5[:pad], nm:2:4, unstructured:0.3, channel:0.5")
-    cap.add_argument("--quant", metavar="SPEC", help="fixed:8, sp2:4, msq:4:0.5, posit:4:1, posit-fixp:4:1:8")
+    cap.add_argument("model", metavar="MODEL", help=MODEL_HELP)
+    cap.add_argument("--prune", metavar="SPEC", help=PRUNE_HELP)
+    cap.add_argument("--quant", metavar="SPEC", help=QUANT_HELP)
+    cap.add_argument("--exclude", action="append", metavar="PATTERN", help=EXCLUDE_HELP)
     cap.add_argument("-o", "--output", type=Path, required=True, help="workload file to write (.npz)")
     cap.add_argument("--allow-unmapped", action="store_true", help="keep ops with no hardware mapping as "
                      "'unmapped' entries instead of failing")
@@ -322,11 +341,16 @@ def build_parser() -> argparse.ArgumentParser:
     cap.set_defaults(func=_cmd_capture)
 
     sim = sub.add_parser("simulate", help="the main job: latency, energy and area of a model on an accelerator")
-    sim.add_argument("model", metavar="MODEL", help="a registry name, a saved workload (.npz), or a .py file "
-                     "defining `model` and `example_args`")
-    sim.add_argument("--prune", metavar="SPEC", help="e.g. block:32x32:0.5 (models only)")
-    sim.add_argument("--quant", metavar="SPEC", help="e.g. sp2:4, msq:4:0.5, posit-fixp:4:1:8 (models only)")
-    sim.add_argument("--arch", metavar="FILE", help="accelerator config YAML (default: configs/default.yaml)")
+    sim.add_argument("model", metavar="MODEL", help=MODEL_HELP.replace("a registry", "a saved workload (.npz), a "
+                                                                        "registry"))
+    sim.add_argument("--prune", metavar="SPEC", help=PRUNE_HELP + " (models only)")
+    sim.add_argument("--quant", metavar="SPEC", help=QUANT_HELP + " (models only); without --arch the default "
+                     "accelerator gets the MAC this scheme needs")
+    sim.add_argument("--exclude", action="append", metavar="PATTERN", help=EXCLUDE_HELP)
+    sim.add_argument("--allow-unmapped", action="store_true", help="simulate a model with ops that have no "
+                     "hardware mapping: they are listed in the report and left out of its totals")
+    sim.add_argument("--arch", metavar="FILE", help="accelerator config YAML (default: configs/default.yaml with "
+                     "the MAC the --quant scheme needs); its MAC must run every layer's format")
     sim.add_argument("--baseline", choices=("dense",), help="also simulate the unpruned model: speedup, energy ratio")
     sim.add_argument("--out", type=Path, required=True, help="report folder")
     sim.set_defaults(func=_cmd_simulate)

@@ -16,7 +16,10 @@ from types import MappingProxyType
 
 import numpy as np
 
-FORMAT_VERSION = 1
+from .formats import Fixed, NumberFormat, QuantSpec, format_spec, parse_format, parse_quant
+
+# 2: GEMMs carry a validated `LayerFormat` record (version 1 held a free scheme string)
+FORMAT_VERSION = 2
 OP_KINDS = ("gemm", "vector", "unmapped")
 
 # Element-wise and reduction ops the vector unit executes (ATen op names without overload): what capture maps to
@@ -30,7 +33,72 @@ VECTOR_OPS = frozenset({
     "adaptive_avg_pool2d", "max_pool2d_with_indices", "embedding", "gather", "index", "index_select", "where",
     "masked_fill", "cumsum", "diff", "ge", "gt", "le", "lt", "eq", "ne", "__and__", "__or__", "bitwise_and",
     "bitwise_or", "logical_and", "logical_or", "logical_not", "erf", "addcmul", "lerp", "rms_norm",
+    "requant",  # activation requantization to fixed point (hwsim.frontend's requant op)
 })
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LayerFormat:
+    """The number formats of one quantized GEMM, validated: what its weight codes and input activations are.
+
+    ``scheme`` is the canonical `hwsim.formats.QuantSpec` string (``msq:4:0.5``); ``w_format`` and
+    ``alt_format`` are the `parse_format` specs of its formats (row mode 1 or the only one, and mode 0 of
+    mixed schemes), and must be the scheme's own; ``act_format`` is the fixed-point format of the input
+    activation codes (with ``act_scale``), or None when activations are not quantized.
+    """
+
+    scheme: str
+    w_format: str
+    alt_format: str | None = None
+    act_format: str | None = None
+    act_scale: float | None = None
+
+    def __post_init__(self) -> None:
+        spec = parse_quant(self.scheme)
+        object.__setattr__(self, "scheme", str(spec))
+        main, alt = spec.formats()
+        for name, want in (("w_format", main), ("alt_format", alt)):
+            got = getattr(self, name)
+            have = None if got is None else parse_format(got)
+            if have != want:
+                raise ValueError(f"{name} {got!r} is not the {name.split('_')[0]} format of {spec} "
+                                 f"({None if want is None else format_spec(want)!r})")
+            if have is not None:
+                object.__setattr__(self, name, format_spec(have))
+        if self.act_format is None:
+            if self.act_scale is not None:
+                raise ValueError("act_scale given without act_format")
+            return
+        act = parse_format(self.act_format)
+        if not isinstance(act, Fixed):
+            raise ValueError(f"act_format must be fixed point (fixed:B:F or ufixed:B:F), not {self.act_format!r}")
+        scale = self.act_scale
+        if isinstance(scale, bool) or not isinstance(scale, int | float) or not 0 < scale < float("inf"):
+            raise ValueError(f"act_scale must be a finite number > 0, not {scale!r}")
+        object.__setattr__(self, "act_format", act.name)
+        object.__setattr__(self, "act_scale", float(scale))
+
+    @property
+    def spec(self) -> QuantSpec:
+        """The scheme as a `hwsim.formats.QuantSpec`."""
+        return parse_quant(self.scheme)
+
+    @property
+    def weight_formats(self) -> dict[int, NumberFormat]:
+        """Row mode -> weight format: {0: the only format} or, mixed, {1: first format, 0: alternative}."""
+        if self.alt_format is None:
+            return {0: parse_format(self.w_format)}
+        return {1: parse_format(self.w_format), 0: parse_format(self.alt_format)}
+
+    @property
+    def w_bits(self) -> int:
+        """Bits one stored weight code takes (the wider format of a mixed scheme)."""
+        return max(f.bits for f in self.weight_formats.values())
+
+    @property
+    def act(self) -> Fixed | None:
+        """The activation `Fixed` format, or None."""
+        return None if self.act_format is None else parse_format(self.act_format)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -39,8 +107,11 @@ class GemmOp:
 
     ``weight`` names the (k, n) weight array in `Workload.arrays` ((count, k, n) for grouped convolutions), or
     is None when both operands are activations (attention's QK^T and AV). ``mask`` names the kept-block mask
-    ((ceil(k / bk), ceil(n / bn)) booleans) with ``block`` = (bk, bn); ``codes`` names integer weight codes in
-    ``w_format`` (a `hwsim.formats.parse_format` spec) when the weight is quantized.
+    ((ceil(k / bk), ceil(n / bn)) booleans) with ``block`` = (bk, bn); ``prune`` says how the layer was pruned
+    (``block``, ``nm``, ``block+nm``, ...) with ``requested_density`` the density asked for and ``density``
+    the one achieved. ``quant`` is the layer's `LayerFormat` when quantized; ``codes`` then names its (k, n)
+    integer weight codes and, for mixed schemes, ``row_modes`` its per-output-column mode (1: ``w_format``,
+    0: ``alt_format``).
     """
 
     name: str
@@ -54,14 +125,31 @@ class GemmOp:
     mask: str | None = None
     block: tuple[int, int] | None = None
     density: float = 1.0  # fraction of weight elements kept
-    w_format: str | None = None
+    prune: str | None = None
+    requested_density: float | None = None
+    quant: LayerFormat | None = None
     codes: str | None = None
-    row_modes: str | None = None  # MSQ: per output column 1 = SP2, 0 = fixed
+    row_modes: str | None = None
     # real sizes of the operands' tensors (None: m*k*count and, for weights, the weight): a convolution's input
     # is the feature map, not its im2col expansion, and attention's second operand is an activation
     in_elements: int | None = None
     w_elements: int | None = None
     kind: str = field(default="gemm", init=False)
+
+    def __post_init__(self) -> None:
+        if self.quant is not None and not isinstance(self.quant, LayerFormat):
+            raise TypeError(f"op {self.name!r}: quant must be a LayerFormat, not {self.quant!r}")
+        if (self.codes is not None or self.row_modes is not None) and self.quant is None:
+            raise ValueError(f"op {self.name!r} has weight codes but no quant record saying their format")
+        if self.row_modes is not None and self.quant.alt_format is None:
+            raise ValueError(f"op {self.name!r} has row modes but {self.quant.scheme} is not a mixed scheme")
+        if not 0.0 <= self.density <= 1.0:
+            raise ValueError(f"op {self.name!r}: density must lie in [0, 1], not {self.density!r}")
+
+    @property
+    def w_format(self) -> str | None:
+        """The quantization scheme's spec (``msq:4:0.5``), or None when the weight is not quantized."""
+        return None if self.quant is None else self.quant.scheme
 
     @property
     def macs(self) -> int:
@@ -194,7 +282,7 @@ class Workload:
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the workload to ``path`` (.npz), whole or not at all."""
-        from .report import write_with
+        from ._util import write_with
 
         path = Path(path)
         if path.suffix != ".npz":
@@ -220,7 +308,7 @@ class Workload:
             raise ValueError(f"{str(path)!r} is not a hwsim workload file ({e})") from None
         if record.get("format_version") != FORMAT_VERSION:
             raise ValueError(f"{str(path)!r} has workload format {record.get('format_version')!r}; "
-                             f"this hwsim reads {FORMAT_VERSION}")
+                             f"this hwsim reads {FORMAT_VERSION} (capture the model again)")
         ops = []
         for i, d in enumerate(record["ops"]):
             kind = d.pop("kind", None)
@@ -228,8 +316,13 @@ class Workload:
                 raise ValueError(f"{str(path)!r}: op {i} has unknown kind {kind!r}")
             if d.get("block") is not None:
                 d["block"] = tuple(d["block"])
+            if isinstance(d.get("quant"), dict):
+                try:
+                    d["quant"] = LayerFormat(**d["quant"])
+                except (TypeError, ValueError) as e:
+                    raise ValueError(f"{str(path)!r}: op {i}: quant: {e}") from None
             try:
                 ops.append(_OP_CLASSES[kind](**d))
-            except TypeError as e:
+            except (TypeError, ValueError) as e:
                 raise ValueError(f"{str(path)!r}: op {i}: {e}") from None
         return cls(ops, arrays, record.get("meta", {}))

@@ -235,11 +235,30 @@ def test_unstructured_exact_counts(scope, density):
             assert rec.mask.sum() == round(density * rec.mask.size)
     else:
         total = sum(r.mask.size for r in info.values())
-        assert sum(int(r.mask.sum()) for r in info.values()) == round(density * total)
-        assert df["kept"].sum() == round(density * total)
-        kept = np.concatenate([np.abs(before[n])[r.mask] for n, r in info.items()])
+        # raw magnitudes ranked together; a layer the ranking empties keeps its largest weight (one extra each)
+        threshold = np.sort(np.concatenate([np.abs(w).ravel() for w in before.values()]))[-round(density * total)]
+        rescued = [n for n, r in info.items() if r.mask.sum() == 1 and np.abs(before[n])[r.mask].max() < threshold]
+        assert sum(int(r.mask.sum()) for r in info.values()) == round(density * total) + len(rescued)
+        assert df["kept"].sum() == round(density * total) + len(rescued)
+        assert all(r.mask.any() for r in info.values())
+        kept = np.concatenate([np.abs(before[n])[r.mask] for n, r in info.items() if n not in rescued])
         dropped = np.concatenate([np.abs(before[n])[~r.mask] for n, r in info.items()])
-        assert kept.min() >= dropped.max()  # raw magnitudes ranked together
+        assert kept.min() >= dropped.max()
+
+
+@pytest.mark.parametrize(("spec", "scope"), [("block:8x8:0.01", "layer"), ("block:8x8:0.01", "global"),
+                                             ("unstructured:0.001", "layer"), ("unstructured:0.001", "global"),
+                                             ("channel:0.01", "layer")])
+def test_a_small_layer_never_rounds_to_empty(spec, scope):
+    model = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 8))
+    with torch.no_grad():
+        model[2].weight.mul_(1e-3)  # the small layer loses every global ranking
+    prune(model, spec, scope=scope)
+    info = prune_info(model)
+    assert info["2.weight"].mask.sum() >= 1
+    if spec.startswith("block"):
+        assert info["2.weight"].block_mask.sum() >= 1
+    prune(nn.Sequential(nn.Linear(8, 8)), spec.rsplit(":", 1)[0] + ":0")  # density 0: empty, as asked
 
 
 def test_unstructured_ties_are_deterministic():
@@ -290,7 +309,7 @@ def test_include_exclude_and_model_default_patterns():
 def test_spec_object_and_report_columns():
     model = _mlp()
     df = prune(model, PruneSpec("unstructured", 0.5))
-    assert list(df.columns[:7]) == ["layer", "shape", "method", "block", "kept", "total", "density"]
+    assert list(df.columns[:8]) == ["layer", "shape", "method", "block", "kept", "total", "requested", "density"]
     assert df.loc[0, "shape"] == (64, 64) and df.loc[0, "kept"] == 2048 and df.loc[0, "total"] == 4096
 
 
@@ -301,7 +320,7 @@ def test_spec_object_and_report_columns():
         ({"spec": "unstructured:1.5"}, r"\[0, 1\]"),
         ({"spec": PruneSpec("unstructured", 1.5)}, r"\[0, 1\]"),
         ({"spec": PruneSpec("magic", 0.5)}, "unknown prune method"),
-        ({"spec": "unstructured:0.5", "include": "nothing.*"}, "no Linear/Conv2d weight matched"),
+        ({"spec": "unstructured:0.5", "include": "nothing.*"}, "no GEMM weight .* matched"),
         ({"spec": "unstructured:0.5", "scope": "model"}, "scope"),
         ({"spec": "nm:2:4", "scope": "global"}, "global"),
         ({"spec": "channel:0.5", "saliency": "taylor"}, "block pruning only"),

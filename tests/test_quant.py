@@ -14,7 +14,7 @@ from hwsim.frontend._quant import ActQuant
 from hwsim.models import create_model, load_digits_split, train_digits
 
 SCHEMES = ["fixed:8", "fixed:4", "fixed:2", "sp2:4", "sp2:6", "msq:4:0.5", "msq:5:0.25", "posit:8:1", "posit:6:0",
-           "posit:16:2", "posit-fixp:4:1:4", "posit-fixp:8:0:8:0.25"]
+           "posit:16:2", "posit+fixed:4:1:4", "posit+fixed:8:0:8:0.25"]
 
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
@@ -115,7 +115,7 @@ def test_zero_rows_and_pruned_zeros_survive():
     with torch.no_grad():
         model.net[0].weight[5] = 0.0
     zeros = {n: w == 0 for n, w in _weights(model).items()}
-    for scheme in ["fixed:4", "sp2:4", "posit:6:1", "msq:4:0.5", "posit-fixp:4:1:4"]:
+    for scheme in ["fixed:4", "sp2:4", "posit:6:1", "msq:4:0.5", "posit+fixed:4:1:4"]:
         quantize(model, scheme)
         _check_bit_exact(model)
         for n, w in _weights(model).items():
@@ -145,7 +145,7 @@ def test_msq_row_fraction_exact_and_matches_msq_assign(fraction):
 def test_posit_fixp_fraction_exact_and_worst_fixed_rows_go_to_posit(fraction):
     model = _model("digits_mlp")
     before = _weights(model)
-    quantize(model, f"posit-fixp:4:1:4:{fraction}")
+    quantize(model, f"posit+fixed:4:1:4:{fraction}")
     fixed = Fixed(4, 3)
     for name, q in quant_info(model).items():
         rows = before[name].reshape(before[name].shape[0], -1).astype(np.float64)
@@ -167,7 +167,7 @@ def test_posit_fixp_taylor_sensitivity_uses_gradients():
     x = torch.ones(8, 4)
     # the loss only depends on outputs 2 and 3, so only those rows have gradient
     data = (x, torch.zeros(8), lambda out, y: out[:, 2:].sum())
-    quantize(model, "posit-fixp:8:1:4:0.5", data=data)
+    quantize(model, "posit+fixed:8:1:4:0.5", data=data)
     assert quant_info(model)["0.weight"].row_modes.tolist() == [0, 0, 1, 1]
     _check_bit_exact(model)
     assert lin.weight.grad is None
@@ -215,11 +215,24 @@ def test_quantized_model_exports_with_activation_quantizers():
     x = x_te[:4]
     ep = torch.export.export(model, (x,))
     code = ep.graph_module.code
-    assert code.count("aten.round") == 3 and code.count("aten.clamp") == 3
+    # one requantization node per quantized layer, kept whole so capture maps it to the hardware's requant
+    assert code.count("hwsim.requant") == 3 and "aten.round" not in code
     torch.testing.assert_close(ep.module()(x), model(x), rtol=0, atol=0)
 
 
 # ------------------------------------------------------------------------------------------------------ errors
+
+
+def test_quant_spec_checks_itself_and_the_old_spelling_still_parses():
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        QuantSpec("msq", bits=4, fraction=1.5)
+    with pytest.raises(ValueError, match="n=4 does not apply"):
+        QuantSpec("sp2", bits=4, n=4)
+    with pytest.raises(ValueError, match="did you mean 'posit'"):
+        parse_quant("posti:8")
+    with pytest.warns(FutureWarning, match="now spelled 'posit\\+fixed'"):
+        old = parse_quant("posit-fixp:4:1:8")
+    assert old == parse_quant("posit+fixed:4:1:8:0.5") and str(old) == "posit+fixed:4:1:8:0.5"
 
 
 @pytest.mark.parametrize(
@@ -230,12 +243,11 @@ def test_quantized_model_exports_with_activation_quantizers():
         ("fixed:1", {}, "at least 2 bits"),
         ("fixed:0", {}, "bits"),
         ("posit:8:8", {}, "es=8 is too large"),
-        ("posit-fixp:8:9:4", {}, "too large"),
+        ("posit+fixed:8:9:4", {}, "too large"),
         ("msq:12:0.5", {}, "bits"),
-        (QuantSpec("msq", bits=4, fraction=1.5), {}, r"\[0, 1\]"),
         ("fixed:8", {"act_bits": 8}, "calib"),
         ("fixed:8", {"act_bits": 1, "calib": torch.rand(4, 64)}, "act_bits"),
-        ("fixed:8", {"include": "nothing"}, "no Linear/Conv2d weight matched"),
+        ("fixed:8", {"include": "nothing"}, "no GEMM weight .* matched"),
     ],
 )
 def test_bad_input_raises_before_modifying(spec, kwargs, match):

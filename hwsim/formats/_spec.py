@@ -3,24 +3,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from ._base import NumberFormat
 from ._fixed import Fixed
 from ._posit import Posit
+from ._registry import Registry
 from ._sp2 import SP2
 
-# kind -> (constructor, parameter names in spec order, how many are required)
-_KINDS = {
-    "fixed": (lambda bits, frac=None: Fixed(bits, bits - 1 if frac is None else frac), ("bits", "frac"), 1),
-    "ufixed": (
-        lambda bits, frac=None: Fixed(bits, bits if frac is None else frac, signed=False),
-        ("bits", "frac"),
-        1,
-    ),
-    "sp2": (SP2, ("bits", "m1", "m2"), 1),
-    "posit": (lambda n, es=2: Posit(n, es), ("n", "es"), 1),
-}
 
-FORMAT_KINDS = tuple(_KINDS)
+@dataclass(frozen=True, slots=True)
+class FormatKind:
+    """How one format kind is spelled: its constructor and its parameters in spec order."""
+
+    make: Callable[..., NumberFormat]
+    params: tuple[str, ...]
+    required: int
+
+
+FORMATS: Registry[FormatKind] = Registry("format kind")
+FORMATS.register("fixed", FormatKind(lambda bits, frac=None: Fixed(bits, bits - 1 if frac is None else frac),
+                                     ("bits", "frac"), 1))
+FORMATS.register("ufixed", FormatKind(lambda bits, frac=None: Fixed(bits, bits if frac is None else frac,
+                                                                    signed=False), ("bits", "frac"), 1))
+FORMATS.register("sp2", FormatKind(SP2, ("bits", "m1", "m2"), 1))
+FORMATS.register("posit", FormatKind(lambda n, es=2: Posit(n, es), ("n", "es"), 1))
+
+FORMAT_KINDS = FORMATS.names()
 
 
 def parse_format(spec: str) -> NumberFormat:
@@ -32,15 +42,28 @@ def parse_format(spec: str) -> NumberFormat:
     if not isinstance(spec, str):
         raise TypeError(f"format spec must be a string, not {spec!r}")
     kind, *params = spec.strip().lower().split(":")
-    if kind not in _KINDS:
-        raise ValueError(f"unknown format kind {kind!r} in {spec!r}; choose from {', '.join(_KINDS)}")
-    make, names, required = _KINDS[kind]
-    if not required <= len(params) <= len(names):
-        raise ValueError(f"format {spec!r}: {kind} takes {':'.join(names)} ({required} to {len(names)} numbers)")
+    try:
+        entry = FORMATS.get(kind)
+    except ValueError as e:
+        raise ValueError(f"{e} in {spec!r}") from None
+    if not entry.required <= len(params) <= len(entry.params):
+        raise ValueError(f"format {spec!r}: {kind} takes {':'.join(entry.params)} "
+                         f"({entry.required} to {len(entry.params)} numbers)")
     values = []
-    for name, text in zip(names, params, strict=False):
+    for name, text in zip(entry.params, params, strict=False):
         try:
             values.append(int(text))
         except ValueError:
             raise ValueError(f"format {spec!r}: {name} must be an integer, not {text!r}") from None
-    return make(*values)
+    return entry.make(*values)
+
+
+def format_spec(fmt: NumberFormat) -> str:
+    """The shortest spec string that `parse_format` reads back to ``fmt``."""
+    if isinstance(fmt, SP2):
+        return f"sp2:{fmt.bits}" if fmt == SP2(fmt.bits) else f"sp2:{fmt.bits}:{fmt.m1}:{fmt.m2}"
+    if isinstance(fmt, Posit):
+        return f"posit:{fmt.n}:{fmt.es}"
+    if isinstance(fmt, Fixed):
+        return f"{'fixed' if fmt.signed else 'ufixed'}:{fmt.bits}:{fmt.frac}"
+    raise TypeError(f"no spec string for {fmt!r}")

@@ -1,7 +1,7 @@
 """Capture a torch model into a hardware `Workload` with torch.export.
 
-The exported ATen graph is walked node by node: GEMMs (linear, addmm, mm, bmm, matmul, conv2d lowered by
-im2col, scaled_dot_product_attention as per-head QK^T and AV GEMMs around a softmax) become `GemmOp`s with
+The exported ATen graph is walked node by node: GEMMs (linear, addmm, mm, bmm, matmul, conv1d/conv2d lowered
+by im2col, scaled_dot_product_attention as per-head QK^T and AV GEMMs around a softmax) become `GemmOp`s with
 shapes from the traced tensors; element-wise and reduction ops become `VectorOp`s; pure data-layout ops
 (views, transposes, concatenation) cost nothing on this hardware and are dropped on purpose; anything else is
 unmapped: an error listing every such op when ``strict``, else an `UnmappedOp` with its output size.
@@ -15,7 +15,7 @@ from collections import Counter
 
 import numpy as np
 
-from ..workload import VECTOR_OPS, GemmOp, UnmappedOp, VectorOp, Workload
+from ..workload import VECTOR_OPS, GemmOp, LayerFormat, UnmappedOp, VectorOp, Workload
 from ._meta import prune_info, quant_info
 
 # Data layout, shape bookkeeping and constant creation: no compute on this hardware.
@@ -29,7 +29,6 @@ LAYOUT_OPS = {
     "getitem", "repeat", "tile", "flip", "roll", "narrow", "view_as", "align_to", "squeeze_", "unsqueeze_",
     "_assert_async", "dim", "size", "numel",
 }
-GEMM_OPS = {"linear", "addmm", "mm", "bmm", "matmul", "conv2d", "convolution", "scaled_dot_product_attention"}
 
 
 def _op_name(target) -> str:
@@ -75,6 +74,7 @@ class _Builder:
         self.ops: list = []
         self.arrays: dict[str, np.ndarray] = {}
         self.unmapped: Counter = Counter()
+        self.mapped: set[str] = set()  # parameters that became a GemmOp's weight
 
     # --- helpers ------------------------------------------------------------------------------------
     def param_name(self, node) -> str | None:
@@ -87,26 +87,30 @@ class _Builder:
     def weight_gemm(self, node, role: str, param: str, w_gemm: np.ndarray, m: int, k: int, n: int,
                     count: int = 1, in_elements: int | None = None) -> None:
         """A GEMM whose W is a parameter; w_gemm is its (K, N) (or (groups, K, N)) view."""
-        layer = param.rsplit(".", 1)[0] if param.endswith(".weight") else param
+        layer = param.removesuffix(".weight").removesuffix("_weight")  # attn.in_proj_weight -> attn.in_proj
+        if layer in {op.name for op in self.ops if isinstance(op, GemmOp)}:
+            layer = f"{layer}.{node.name}"  # the same weight used twice (a tied or reused layer)
         wkey = f"{layer}.weight"
         self.arrays[wkey] = w_gemm.astype(np.float32)
+        self.mapped.add(param)
         fields = dict(weight=wkey)
         info = self.prune.get(param)
         if info is not None:
-            fields["density"] = float(info.density)
+            fields.update(density=float(info.density), prune=info.method, requested_density=float(info.requested))
             if info.block_mask is not None and count == 1:
                 self.arrays[f"{layer}.mask"] = np.asarray(info.block_mask, bool)
                 fields.update(mask=f"{layer}.mask", block=tuple(int(b) for b in info.block))
         q = self.quant.get(param)
-        if q is not None and count == 1:
-            codes = _gemm_view(np.asarray(q.codes), role)
-            self.arrays[f"{layer}.codes"] = codes.astype(np.int64)
-            fields.update(codes=f"{layer}.codes", w_format=q.scheme)
-            if q.row_modes is not None:
-                self.arrays[f"{layer}.modes"] = np.asarray(q.row_modes, np.int64)
-                fields["row_modes"] = f"{layer}.modes"
-        elif q is not None:
-            fields["w_format"] = q.scheme
+        if q is not None:
+            fields["quant"] = LayerFormat(scheme=q.scheme, w_format=q.w_format, alt_format=q.alt_format,
+                                          act_format=q.act_format, act_scale=q.act_scale)
+            if count == 1:
+                codes = np.asarray(q.codes) if q.transposed else _gemm_view(np.asarray(q.codes))
+                self.arrays[f"{layer}.codes"] = codes.astype(np.int64)
+                fields["codes"] = f"{layer}.codes"
+                if q.row_modes is not None:
+                    self.arrays[f"{layer}.modes"] = np.asarray(q.row_modes, np.int64)
+                    fields["row_modes"] = f"{layer}.modes"
         self.ops.append(GemmOp(name=layer, target=str(node.target), role=role, m=m, k=k, n=n, count=count,
                                in_elements=in_elements, **fields))
 
@@ -159,25 +163,25 @@ class _Builder:
         else:
             self.act_gemm(node, "matmul", m, k, n, count, in_elements=_numel(a), w_elements=_numel(b))
 
-    def conv2d(self, node) -> None:
+    def conv(self, node) -> None:
         args = list(node.args) + [None] * 9
         x, w, b = args[0], args[1], args[2]
         if _op_name(node.target) == "convolution":  # (x, w, b, stride, padding, dilation, transposed, pad, groups)
             if args[6]:
                 raise ValueError(f"transposed convolution {node.name} has no hardware mapping")
             groups = int(args[8] or 1)
-        else:  # conv2d(x, w, b, stride, padding, dilation, groups)
+        else:  # conv1d / conv2d(x, w, b, stride, padding, dilation, groups)
             groups = int(args[6] or 1)
         ws, out = _shape(w), _shape(node)
-        if len(ws) != 4:
-            raise ValueError(f"only 2-D convolutions are supported, {node.name} has weight shape {ws}")
-        batch, c_out, h, wd = out
-        m = batch * h * wd
-        k = ws[1] * ws[2] * ws[3]  # in/groups * kh * kw
-        n = c_out // groups
+        if len(ws) not in (3, 4):
+            raise ValueError(f"only 1-D and 2-D convolutions are supported, {node.name} has weight shape {ws}")
+        # (batch, c_out, *spatial) -> one GEMM row per output position; K = in/groups * kernel size
+        m = out[0] * int(math.prod(out[2:]))
+        k = int(math.prod(ws[1:]))
+        n = out[1] // groups
         param = self.param_name(w)
         if param is not None:
-            weight = self.state[param].detach().cpu().numpy()  # (out, in/g, kh, kw)
+            weight = self.state[param].detach().cpu().numpy()  # (out, in/g, *kernel)
             gemm = weight.reshape(groups, n, k).transpose(0, 2, 1)  # (g, K, N)
             # the input is the feature map itself: im2col's copies are re-reads from SRAM, not new data
             self.weight_gemm(node, "conv", param, gemm[0] if groups == 1 else gemm, m, k, n, groups,
@@ -199,7 +203,8 @@ class _Builder:
 
     def run(self, graph) -> None:
         handlers = {"linear": self.linear, "addmm": self.addmm, "mm": self.matmul, "bmm": self.matmul,
-                    "matmul": self.matmul, "conv2d": self.conv2d, "convolution": self.conv2d,
+                    "matmul": self.matmul,
+                    "conv1d": self.conv, "conv2d": self.conv, "convolution": self.conv,
                     "scaled_dot_product_attention": self.sdpa}
         for node in graph.nodes:
             if node.op != "call_function":
@@ -218,11 +223,9 @@ class _Builder:
                                            elements=_numel(node)))
 
 
-def _gemm_view(codes: np.ndarray, role: str) -> np.ndarray:
-    """Torch-layout weight codes -> the GEMM's (K, N)."""
-    if codes.ndim == 2:
-        return codes.T
-    return codes.reshape(codes.shape[0], -1).T  # conv (out, in, kh, kw) -> (in*kh*kw, out)
+def _gemm_view(codes: np.ndarray) -> np.ndarray:
+    """(out, in, ...) weight codes -> the GEMM's (K, N) (a conv's (out, in, *kernel) -> (in * kernel, out))."""
+    return codes.reshape(codes.shape[0], -1).T
 
 
 def capture(model, args, kwargs=None, *, strict: bool = True, name: str | None = None) -> Workload:
@@ -248,6 +251,11 @@ def capture(model, args, kwargs=None, *, strict: bool = True, name: str | None =
         model.train(was_training)
     builder = _Builder(model, ep)
     builder.run(ep.graph)
+    missed = sorted((set(builder.prune) | set(builder.quant)) - builder.mapped)
+    if missed:  # a compressed weight the workload would silently run dense and unquantized
+        raise ValueError(f"{len(missed)} pruned or quantized weights never reach a GEMM as a whole parameter "
+                         f"(used through a slice or a view, or not used at all): {', '.join(missed[:6])}"
+                         f"{', ...' if len(missed) > 6 else ''}; exclude them from pruning and quantization")
     if strict and builder.unmapped:
         listing = ", ".join(f"{op} x{count}" for op, count in sorted(builder.unmapped.items()))
         raise ValueError(f"{len(builder.unmapped)} op types have no hardware mapping: {listing}; "

@@ -47,11 +47,12 @@ def load_model(spec: str, *, batch: int = 1):
     return model, model_info(spec).example_args(batch), None, spec
 
 
-def prepare_model(model, *, prune=None, quant=None, example_args=None):
-    """Resolve ``model`` (registry name, ``.py`` path, or ``nn.Module`` with ``example_args``), then prune and
-    quantize it; returns ``(model, example_args, example_kwargs, name)``.
+def prepare_model(model, *, prune=None, quant=None, example_args=None, example_kwargs=None, exclude=None):
+    """Resolve ``model`` (registry name, ``.py`` path, or ``nn.Module`` with ``example_args`` and optional
+    ``example_kwargs``), then prune and quantize it; returns ``(model, example_args, example_kwargs, name)``.
 
-    Both specs are parsed before any work, so a bad spec fails before a model is built or modified.
+    ``exclude``: fnmatch patterns of parameter names (``head.weight``, ``blocks.0.*``) left dense and
+    unquantized. Both specs are parsed before any work, so a bad spec fails before a model is built or modified.
     """
     import torch
 
@@ -66,12 +67,19 @@ def prepare_model(model, *, prune=None, quant=None, example_args=None):
     elif isinstance(model, torch.nn.Module):
         if example_args is None:
             raise ValueError("a torch model needs example_args to be captured")
-        module, args, kwargs, name = model, example_args, None, type(model).__name__
+        args = example_args if isinstance(example_args, tuple) else (example_args,)
+        module, kwargs, name = model, example_kwargs, type(model).__name__
     else:
         raise TypeError("model must be a Workload, a .npz or .py path, a registry name or a torch.nn.Module, "
                         f"not {type(model).__name__}")
+    if exclude is not None:
+        exclude = [exclude] if isinstance(exclude, str) else list(exclude)
+        if not all(isinstance(p, str) and p for p in exclude):
+            raise TypeError(f"exclude must be a pattern string or a list of them, not {exclude!r}")
+        if not (prune_spec or quant_spec):
+            raise ValueError("exclude applies to pruning and quantization; give prune or quant")
     if prune_spec is not None:
-        do_prune(module, prune_spec)
+        do_prune(module, prune_spec, exclude=exclude)
     if quant_spec is not None:
-        do_quantize(module, quant_spec)
+        do_quantize(module, quant_spec, exclude=exclude)
     return module, args, kwargs, name

@@ -4,9 +4,10 @@ Pruning zeroes weights in place and quantization replaces them with their dequan
 graph computes exactly what the hardware will; the block structure, codes and scales the hardware needs ride
 along as plain records on the model, keyed by parameter name (``blocks.0.attn.qkv.weight``).
 
-GEMM view: a Linear weight (out, in) is the GEMM's W = weight.T, shape (K = in, N = out); a Conv2d weight
-(out, in/groups, kh, kw) lowers to K = in/groups * kh * kw, N = out / groups per group. Block masks are on
-that (K, N) view.
+GEMM view: a Linear weight (out, in) is the GEMM's W = weight.T, shape (K = in, N = out); a Conv1d/Conv2d
+weight (out, in/groups, *kernel) lowers to K = in/groups * kernel size, N = out / groups per group;
+transformers' Conv1D stores (in, out), already (K, N). Block masks are on that (K, N) view; masks and codes
+are in the parameter's own layout.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class PruneInfo:
     density: float  # kept fraction of elements
     block: tuple[int, int] | None = None  # (bk, bn) on the GEMM view, block pruning only
     block_mask: np.ndarray | None = None  # (ceil(K / bk), ceil(N / bn)) bool on the GEMM view
+    requested: float = 1.0  # the density the spec asked for (composed calls: the product)
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class QuantInfo:
     alt_format: str | None = None
     act_format: str | None = None
     act_scale: float | None = None
+    transposed: bool = False  # codes in an (in, out) parameter layout (transformers' Conv1D)
 
 
 def prune_info(model) -> dict[str, PruneInfo]:

@@ -30,30 +30,79 @@ SALIENCIES = ("l1", "l2", "taylor")
 
 @dataclass(frozen=True)
 class Target:
-    """One prunable / quantizable weight: its parameter name, module and GEMM shape."""
+    """One prunable / quantizable weight: its parameter name, module and GEMM shape.
+
+    ``transposed``: the parameter is stored (in, out), as transformers' ``Conv1D`` keeps it (its forward is
+    ``addmm(b, x, W)``); every other layer type stores (out, in, ...). Records on the model (masks, codes)
+    keep the parameter's own layout; `rows` / `from_rows` convert to and from the (out, K) rows view.
+    """
 
     name: str  # parameter name, e.g. "net.0.weight"
     module: nn.Module
     weight: nn.Parameter
     groups: int  # conv groups (1 for Linear)
+    transposed: bool = False
 
     @property
     def k(self) -> int:
-        """GEMM K: inputs per output (in / groups * kh * kw)."""
-        return int(self.weight[0].numel())
+        """GEMM K: inputs per output (in / groups * kernel size)."""
+        return int(self.weight.shape[0]) if self.transposed else int(self.weight[0].numel())
 
     @property
     def n(self) -> int:
         """GEMM N per group (out / groups)."""
-        return int(self.weight.shape[0]) // self.groups
+        return self.out // self.groups
 
     @property
     def out(self) -> int:
-        return int(self.weight.shape[0])
+        return int(self.weight.shape[1] if self.transposed else self.weight.shape[0])
+
+    def to_rows(self, arr: np.ndarray) -> np.ndarray:
+        """An array in the parameter's layout as (out, K) rows."""
+        return arr.T if self.transposed else arr.reshape(self.out, -1)
+
+    def from_rows(self, rows: np.ndarray) -> np.ndarray:
+        """(out, K) rows back in the parameter's layout."""
+        return np.ascontiguousarray(rows.T) if self.transposed else rows.reshape(tuple(self.weight.shape))
 
     def rows(self) -> np.ndarray:
         """The weight as float64 (out, K): one row per output channel, i.e. the GEMM view transposed."""
-        return self.weight.detach().cpu().double().reshape(self.out, -1).numpy()
+        return self.to_rows(self.weight.detach().cpu().double().numpy())
+
+
+# Layer types whose weight is a GEMM operand: name -> (isinstance test, parameter attribute, transposed).
+# transformers' Conv1D (GPT-2's c_attn / c_proj / c_fc) is matched by name so transformers is not imported.
+def _is_hf_conv1d(mod: nn.Module) -> bool:
+    return type(mod).__name__ == "Conv1D" and hasattr(mod, "nf") and not isinstance(mod, nn.Conv1d)
+
+
+WEIGHT_LAYERS = (
+    ("Linear", lambda m: isinstance(m, nn.Linear), "weight", False),
+    ("Conv1d/Conv2d", lambda m: isinstance(m, nn.Conv1d | nn.Conv2d), "weight", False),
+    ("transformers Conv1D", _is_hf_conv1d, "weight", True),
+    ("MultiheadAttention in_proj", lambda m: isinstance(m, nn.MultiheadAttention), "in_proj_weight", False),
+)
+LAYER_TYPES = ", ".join(kind for kind, *_ in WEIGHT_LAYERS)
+# Layers that compute with a weight but have no mapping here: matched by a spec, they are an error, never
+# silently left dense (MultiheadAttention with kdim/vdim != embed_dim keeps separate q/k/v weights).
+UNSUPPORTED_LAYERS = (nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d, nn.Bilinear)
+
+
+def _unsupported(mod: nn.Module) -> list[str]:
+    if isinstance(mod, UNSUPPORTED_LAYERS):
+        return [n for n, p in mod.named_parameters(recurse=False) if p.dim() > 1]
+    if isinstance(mod, nn.MultiheadAttention) and mod.in_proj_weight is None:
+        return [n for n in ("q_proj_weight", "k_proj_weight", "v_proj_weight") if getattr(mod, n, None) is not None]
+    return []
+
+
+def _weights(model: nn.Module):
+    """(parameter name, module, parameter, transposed) of every GEMM weight, in module order."""
+    for mod_name, mod in model.named_modules():
+        for _, test, attr, transposed in WEIGHT_LAYERS:
+            w = getattr(mod, attr, None)
+            if test(mod) and isinstance(w, nn.Parameter):
+                yield (f"{mod_name}.{attr}" if mod_name else attr), mod, w, transposed
 
 
 def _patterns(p: str | Iterable[str] | None) -> list[str] | None:
@@ -64,7 +113,8 @@ def _patterns(p: str | Iterable[str] | None) -> list[str] | None:
 
 def select_targets(model: nn.Module, include: str | Sequence[str] | None, exclude: str | Sequence[str] | None,
                    default_include: str | Sequence[str] | None = None) -> list[Target]:
-    """Every nn.Linear / nn.Conv2d weight whose parameter name matches an `include` pattern and no `exclude`.
+    """Every GEMM weight (`WEIGHT_LAYERS`: Linear, Conv1d/Conv2d incl. grouped, transformers' Conv1D, the fused
+    in_proj of MultiheadAttention) whose parameter name matches an `include` pattern and no `exclude`.
 
     Patterns are fnmatch patterns on parameter names (``blocks.*.attn.qkv.weight``). A weight shared by two
     modules is listed once, under its first name. Raises ValueError when nothing matches.
@@ -74,24 +124,39 @@ def select_targets(model: nn.Module, include: str | Sequence[str] | None, exclud
     seen: set[int] = set()
     targets: list[Target] = []
     candidates: list[str] = []
+
+    def matched(name: str) -> bool:
+        return (inc is None or any(fnmatch.fnmatchcase(name, p) for p in inc)) and \
+            not any(fnmatch.fnmatchcase(name, p) for p in exc)
+
+    unmappable: list[str] = []
     for mod_name, mod in model.named_modules():
-        if not isinstance(mod, (nn.Linear, nn.Conv2d)) or not isinstance(getattr(mod, "weight", None), nn.Parameter):
-            continue
-        name = f"{mod_name}.weight" if mod_name else "weight"
+        for attr in _unsupported(mod):
+            name = f"{mod_name}.{attr}" if mod_name else attr
+            unmappable.append(name)
+            if matched(name):
+                raise ValueError(f"layer {name} ({type(mod).__name__}) has no GEMM mapping here (supported: "
+                                 f"{LAYER_TYPES}); exclude it (exclude={name!r}, --exclude {name})")
+    for name, mod, weight, transposed in _weights(model):
         candidates.append(name)
-        if id(mod.weight) in seen:
+        if id(weight) in seen:
             continue
-        if inc is not None and not any(fnmatch.fnmatchcase(name, p) for p in inc):
+        if not matched(name):
             continue
-        if any(fnmatch.fnmatchcase(name, p) for p in exc):
-            continue
-        seen.add(id(mod.weight))
-        groups = mod.groups if isinstance(mod, nn.Conv2d) else 1
-        targets.append(Target(name, mod, mod.weight, groups))
+        if weight.dim() not in (2, 3, 4):
+            raise ValueError(f"layer {name} has a {weight.dim()}-D weight {tuple(weight.shape)}; only 1-D and 2-D "
+                             "convolutions and 2-D GEMM weights map onto the engine; exclude it")
+        seen.add(id(weight))
+        groups = mod.groups if isinstance(mod, nn.Conv1d | nn.Conv2d) else 1
+        targets.append(Target(name, mod, weight, groups, transposed))
+    unused = [p for p in exc if not any(fnmatch.fnmatchcase(c, p) for c in candidates + unmappable)]
+    if unused:  # a typo in an exclude pattern would otherwise compress the layer it meant to protect
+        raise ValueError(f"exclude pattern {unused[0]!r} matches no GEMM weight; candidates: "
+                         f"{', '.join(candidates[:8])}{', ...' if len(candidates) > 8 else ''}")
     if not targets:
         shown = ", ".join(candidates[:8]) + (", ..." if len(candidates) > 8 else "")
-        raise ValueError(f"no Linear/Conv2d weight matched include={inc} exclude={exc}; "
-                         f"candidates: {shown or 'none (the model has no Linear or Conv2d)'}")
+        raise ValueError(f"no GEMM weight ({LAYER_TYPES}) matched include={inc} exclude={exc}; "
+                         f"candidates: {shown or 'none'}")
     return targets
 
 
@@ -194,6 +259,20 @@ def _top(scores: np.ndarray, keep: int) -> np.ndarray:
     return mask
 
 
+def _keep_count(density: float, total: int) -> int:
+    """round(density * total), but at least one when density > 0: a layer never silently loses every block,
+    element or channel because it is small (density 0 is the explicit request to remove them all)."""
+    return max(1, round(density * total)) if density > 0 and total else round(density * total)
+
+
+def _at_least_one(keep: np.ndarray, scores: np.ndarray, density: float) -> np.ndarray:
+    """A global ranking that left a layer empty keeps that layer's best-scoring entry (density > 0)."""
+    if density > 0 and keep.size and not keep.any():
+        keep = keep.copy()
+        keep[int(np.argmax(scores))] = True
+    return keep
+
+
 def _normalise(s: np.ndarray) -> np.ndarray:
     mean = s.mean() if s.size else 0.0
     return s / mean if mean > 0 else np.zeros_like(s)
@@ -209,17 +288,20 @@ def prune(
     saliency: str = "l1",
     data: tuple | None = None,
 ) -> pd.DataFrame:
-    """Prune the Linear/Conv2d weights of ``model`` in place and return the per-layer density report.
+    """Prune the GEMM weights of ``model`` in place and return the per-layer density report.
 
     ``spec`` (string or `PruneSpec`, see `parse_prune`): ``block:BKxBN:D[:pad]`` keeps ``round(D * blocks)``
     (bk, bn) blocks of the GEMM view per layer (``scope="layer"``) or over all layers (``scope="global"``),
     ranked by ``saliency`` ``"l1"``/``"l2"`` (block norm) or ``"taylor"`` (mean |W * grad|, needs
     ``data=(inputs, targets, loss_fn)``); ``nm:N:M`` keeps the N largest |w| of every M consecutive weights
     along K; ``unstructured:D`` keeps the ``round(D * count)`` largest |w| per layer or globally;
-    ``channel:D`` keeps the ``round(D * out)`` output channels of largest L2 norm.
+    ``channel:D`` keeps the ``round(D * out)`` output channels of largest L2 norm. With D > 0 every layer keeps
+    at least one block / element / channel (a small layer never rounds to empty; globally, a layer the ranking
+    left empty keeps its best one); D = 0 removes them all, as asked.
 
     Targets: weights whose parameter name matches an ``include`` fnmatch pattern (default: the model's
-    ``hwsim_prunable`` patterns if it defines them, else every Linear/Conv2d) and no ``exclude`` pattern.
+    ``hwsim_prunable`` patterns if it defines them, else every GEMM weight of `select_targets`) and no
+    ``exclude`` pattern; a matched layer type with no GEMM mapping (Conv3d, ConvTranspose, ...) is an error.
     A weight already quantized is refused (prune first: zeroing would invalidate its recorded codes).
 
     Kept weights keep their exact values, dropped ones become +0. Each weight's `PruneInfo` lands in
@@ -271,10 +353,10 @@ def prune(
         sal = []
         for t, r, g in zip(targets, rows, grads, strict=True):
             ids, shape = block_layout[t.name]
-            g_rows = None if g is None else g.reshape(t.out, -1)
+            g_rows = None if g is None else t.to_rows(g)
             sal.append(_block_saliency(r, g_rows, ids, shape[0] * shape[1], saliency))
         if scope == "layer":
-            keeps = [_top(s, round(spec.density * s.size)) for s in sal]
+            keeps = [_top(s, _keep_count(spec.density, s.size)) for s in sal]
         else:
             # Global: each layer's block saliencies are divided by that layer's mean block saliency, so every
             # layer's average block scores 1. Raw norms scale with a layer's weight magnitude (init ~ 1/sqrt(fan_in))
@@ -282,7 +364,8 @@ def prune(
             # empty whole small-magnitude layers instead of comparing blocks within their layer's distribution.
             norm = np.concatenate([_normalise(s) for s in sal])
             keep_all = _top(norm, round(spec.density * norm.size))
-            keeps = np.split(keep_all, np.cumsum([s.size for s in sal])[:-1])
+            keeps = [_at_least_one(k, s, spec.density)
+                     for k, s in zip(np.split(keep_all, np.cumsum([s.size for s in sal])[:-1]), sal, strict=True)]
         for t, keep in zip(targets, keeps, strict=True):
             masks.append(keep[block_layout[t.name][0]])
     elif spec.method == "nm":
@@ -292,27 +375,30 @@ def prune(
             masks.append((rank < spec.n).reshape(r.shape))
     elif spec.method == "unstructured":
         if scope == "layer":
-            masks = [_top(np.abs(r).ravel(), round(spec.density * r.size)).reshape(r.shape) for r in rows]
+            masks = [_top(np.abs(r).ravel(), _keep_count(spec.density, r.size)).reshape(r.shape) for r in rows]
         else:
             # Global magnitude pruning in its standard form: raw |w| of all layers ranked together.
             flat = np.concatenate([np.abs(r).ravel() for r in rows])
             keep_all = _top(flat, round(spec.density * flat.size))
             parts = np.split(keep_all, np.cumsum([r.size for r in rows])[:-1])
-            masks = [p.reshape(r.shape) for p, r in zip(parts, rows, strict=True)]
+            masks = [_at_least_one(p, np.abs(r).ravel(), spec.density).reshape(r.shape)
+                     for p, r in zip(parts, rows, strict=True)]
     else:  # channel
         for r in rows:
-            keep = _top(np.sqrt((r**2).sum(axis=1)), round(spec.density * r.shape[0]))
+            keep = _top(np.sqrt((r**2).sum(axis=1)), _keep_count(spec.density, r.shape[0]))
             masks.append(np.repeat(keep[:, None], r.shape[1], axis=1))
 
     # ---- compose with earlier pruning and build the records
     old = dict(getattr(model, PRUNE_ATTR, None) or {})
     records: dict[str, PruneInfo] = {}
     for t, m in zip(targets, masks, strict=True):
-        mask = m.reshape(tuple(t.weight.shape))
+        mask = t.from_rows(m)
         prev = old.get(t.name)
         method = spec.method
         block = spec.block if spec.method == "block" else None
+        requested = spec.density
         if prev is not None:
+            requested *= prev.requested  # composed: the product of what each call asked for
             mask = mask & prev.mask
             if prev.method != spec.method:
                 method = f"{prev.method}+{spec.method}"
@@ -323,10 +409,10 @@ def prune(
             # A block counts as kept when any of its elements is; for a single block call this is exactly the
             # ranking's choice, and after composing it says which blocks the hardware may still skip.
             ids, shape = _block_ids(t, block)
-            block_mask = np.bincount(ids.ravel(), mask.reshape(t.out, -1).ravel(), shape[0] * shape[1]) > 0
+            block_mask = np.bincount(ids.ravel(), t.to_rows(mask).ravel(), shape[0] * shape[1]) > 0
             block_mask = block_mask.reshape(shape)
         records[t.name] = PruneInfo(method=method, mask=mask, density=float(mask.mean()) if mask.size else 1.0,
-                                    block=block, block_mask=block_mask)
+                                    block=block, block_mask=block_mask, requested=requested)
 
     # ---- modify: masked_fill writes +0 (w * 0 would leave -0 for negative weights) and leaves kept ones as is
     with torch.no_grad():
@@ -346,6 +432,7 @@ def prune(
             "block": f"{info.block[0]}x{info.block[1]}" if info.block else None,
             "kept": int(info.mask.sum()),
             "total": int(info.mask.size),
+            "requested": info.requested,
             "density": info.density,
             "blocks_kept": int(info.block_mask.sum()) if info.block_mask is not None else None,
             "blocks_total": int(info.block_mask.size) if info.block_mask is not None else None,

@@ -19,33 +19,52 @@ import pandas as pd
 import torch
 from torch import nn
 
-from hwsim.formats import SP2, Fixed, NumberFormat, Posit, msq_assign
+from hwsim.formats import Fixed, NumberFormat, Posit, QuantSpec, format_spec, msq_assign, parse_quant
 
 from ._meta import QUANT_ATTR, QuantInfo
 from ._prune import Target, check_finite, select_targets, taylor_gradients
-from ._spec import QUANT_SCHEMES, QuantSpec, parse_quant
 
-__all__ = ["ActQuant", "quantize"]
+__all__ = ["ActQuant", "quantize", "requant"]
+
+
+@torch.library.custom_op("hwsim::requant", mutates_args=())
+def requant(x: torch.Tensor, scale: float, frac: int, lo: float, hi: float) -> torch.Tensor:
+    """Fake-quantize ``x`` to fixed point: ``float(clamp(round(x / scale * 2**frac), lo, hi) * 2**-frac * scale)``.
+
+    Computed in float64, so it agrees bit for bit with `hwsim.formats.Fixed` (round half to even, saturating).
+    A custom op so that torch.export keeps it as one node: `capture` maps it to the requantization the
+    hardware performs on the vector unit, where its ATen decomposition (round, clamp) has no mapping.
+    """
+    q = torch.clamp(torch.round(x.double() / scale * 2.0**frac), lo, hi)
+    return (q * 2.0**-frac * scale).to(x.dtype)
+
+
+@requant.register_fake
+def _requant_fake(x, scale, frac, lo, hi):
+    return torch.empty_like(x)
+
+
+def _requant_backward(ctx, grad):  # straight-through estimator, for quantization-aware fine-tuning
+    return grad, None, None, None, None
+
+
+requant.register_autograd(_requant_backward)
 
 
 class ActQuant:
-    """Forward pre-hook fake-quantizing a layer's first input to fixed point with a per-tensor scale.
+    """Forward pre-hook fake-quantizing a layer's first input to fixed point with a per-tensor scale (`requant`).
 
-    ``y = float32(Fixed.decode(Fixed.encode(x / scale)) * scale)``, computed in float64 so it agrees bit for bit
-    with `hwsim.formats.Fixed` (round half to even, saturating). A plain picklable object so the model still
-    deep-copies and saves; `quantize` recognises its own hooks by this type to replace them.
+    A plain picklable object so the model still deep-copies and saves; `quantize` recognises its own hooks by
+    this type to replace them.
     """
 
     def __init__(self, fmt: Fixed, scale: float) -> None:
         self.fmt = fmt
         self.scale = float(scale)
         self.lo, self.hi = float(fmt.int_min), float(fmt.int_max)
-        self.up, self.down = 2.0**fmt.frac, 2.0**-fmt.frac
 
     def __call__(self, module: nn.Module, args: tuple) -> tuple:
-        x = args[0]
-        q = torch.clamp(torch.round(x.double() / self.scale * self.up), self.lo, self.hi)
-        return (q * self.down * self.scale).to(x.dtype), *args[1:]
+        return requant(args[0], self.scale, self.fmt.frac, self.lo, self.hi), *args[1:]
 
     def __repr__(self) -> str:
         return f"ActQuant({self.fmt.name}, scale={self.scale!r})"
@@ -56,41 +75,7 @@ def _check_spec(spec: str | QuantSpec) -> QuantSpec:
         return parse_quant(spec)
     if not isinstance(spec, QuantSpec):
         raise TypeError(f"quant spec must be a string or QuantSpec, not {spec!r}")
-    if spec.scheme not in QUANT_SCHEMES:
-        raise ValueError(f"unknown quantization scheme {spec.scheme!r}; choose from {', '.join(QUANT_SCHEMES)}")
-    if spec.fraction is not None and not 0.0 <= spec.fraction <= 1.0:
-        raise ValueError(f"fraction must lie in [0, 1], not {spec.fraction!r}")
-    return spec
-
-
-def _fixed(bits: int | None) -> Fixed:
-    fmt = Fixed(bits, bits - 1)
-    if fmt.bits < 2:  # Fixed(1, 0) holds {-1, 0}: no positive level to scale a row onto
-        raise ValueError(f"fixed-point weights need at least 2 bits, not {fmt.bits}")
-    return fmt
-
-
-def _formats(spec: QuantSpec) -> tuple[NumberFormat, NumberFormat | None]:
-    """(format of row mode 1 or the only format, the alternative fixed format of mixed schemes or None).
-
-    Building them lets `hwsim.formats` reject bad widths (sp2:1, posit es too large) before anything changes.
-    """
-    if spec.scheme == "fixed":
-        return _fixed(spec.bits), None
-    if spec.scheme == "sp2":
-        return SP2(spec.bits), None
-    if spec.scheme == "msq":
-        if not isinstance(spec.bits, int) or not 2 <= spec.bits <= 11:  # msq_assign's own range
-            raise ValueError(f"msq needs 2 <= bits <= 11, not {spec.bits!r}")
-        return SP2(spec.bits), _fixed(spec.bits)
-    if spec.scheme == "posit":
-        return Posit(spec.n, spec.es), None
-    return Posit(spec.n, spec.es), _fixed(spec.bits)
-
-
-def _w_format(fmt: NumberFormat) -> str:
-    # SP2 with its default field split is spelled "sp2:B" (parse_format reads it back to the same format)
-    return f"sp2:{fmt.bits}" if isinstance(fmt, SP2) and fmt == SP2(fmt.bits) else fmt.name
+    return spec  # a QuantSpec validated itself when it was built
 
 
 def _largest_level(fmt: NumberFormat) -> float:
@@ -194,7 +179,7 @@ def quantize(
     act_bits: int | None = None,
     data: tuple | None = None,
 ) -> pd.DataFrame:
-    """Quantize the Linear/Conv2d weights of ``model`` in place, per output row; return the per-layer report.
+    """Quantize the GEMM weights of ``model`` (`select_targets`) in place, per output row; return the report.
 
     ``spec`` (string or `QuantSpec`, see `parse_quant`):
 
@@ -203,11 +188,11 @@ def quantize(
     - ``msq:B:F``: `msq_assign` gives ``round(F * rows)`` rows to SP2(B) (row_modes 1), the rest to
       Fixed(B, B-1) (0); each row max-scaled in its own format.
     - ``posit:N:ES``: Posit(N, ES), row scale 2**round(log2(rms(row))).
-    - ``posit-fixp:N:ES:B[:F]``: the ``round(F * rows)`` most sensitive rows in posit (row_modes 1), the rest in
+    - ``posit+fixed:N:ES:B[:F]``: the ``round(F * rows)`` most sensitive rows in posit (row_modes 1), the rest in
       Fixed(B, B-1). Sensitivity: mean |w * grad| when ``data=(inputs, targets, loss_fn)`` is given, else the
       row's relative error under the fixed format.
 
-    Targets: Linear/Conv2d weights whose parameter name matches an ``include`` fnmatch pattern (default all)
+    Targets: GEMM weights whose parameter name matches an ``include`` fnmatch pattern (default all)
     and no ``exclude`` pattern. With ``act_bits``, ``calib`` (an input tensor or tuple of arguments) is run
     through the model once and every quantized layer gets an `ActQuant` pre-hook: fixed point with
     ``act_bits`` bits, unsigned (``ufixed:B:B``) when its calibration input was non-negative, else
@@ -217,7 +202,7 @@ def quantize(
     alt_rows (rows in alt_format), mse (mean squared weight change), act_format, act_scale.
     """
     spec = _check_spec(spec)
-    fmt, alt = _formats(spec)
+    fmt, alt = spec.formats()
     if act_bits is not None:
         if isinstance(act_bits, bool) or not isinstance(act_bits, int) or not 2 <= act_bits <= 32:
             raise ValueError(f"act_bits must be an integer in [2, 32], not {act_bits!r}")
@@ -228,7 +213,7 @@ def quantize(
     for t in targets:
         if t.weight.dtype != torch.float32:  # the bit-exact contract is float32(decode(codes) * scale)
             raise ValueError(f"layer {t.name} has {t.weight.dtype} weights; quantize expects float32")
-    need_grad = spec.scheme == "posit-fixp" and data is not None
+    need_grad = spec.kind.sensitivity and data is not None
     grads = taylor_gradients(model, targets, data) if need_grad else [None] * len(targets)
     acts = _calibrate(model, targets, calib, act_bits) if act_bits is not None else {}
 
@@ -249,7 +234,7 @@ def quantize(
                 # Posit4/FixP4 mixed computation (arXiv 2312.02210): the high-sensitivity weights go to posit,
                 # whose tapered precision keeps their relative error low; the rest stay in cheap fixed point.
                 if grad is not None:
-                    sens = np.abs(rows * grad.reshape(t.out, -1)).mean(axis=1)
+                    sens = np.abs(rows * t.to_rows(grad)).mean(axis=1)
                 else:
                     sens = _fixed_rel_error(rows, alt)  # the rows fixed point represents worst
                 order = np.argsort(-sens, kind="stable")  # ties to the lower row
@@ -266,19 +251,20 @@ def quantize(
                 s = _pow2_rms_scales(r) if isinstance(f, Posit) else _max_scales(r, f)
                 codes[sel], w32[sel] = _encode_rows(f, r, s)
                 scale[sel] = s
-        shape = tuple(t.weight.shape)
+        shape = tuple(t.weight.shape)  # the report's; records keep the parameter's layout via from_rows
         act_fmt, act_scale = acts.get(t.name, (None, None))
         records[t.name] = QuantInfo(
             scheme=str(spec),
-            w_format=_w_format(fmt),
-            codes=codes.reshape(shape),
+            w_format=format_spec(fmt),
+            codes=t.from_rows(codes),
             scale=scale.astype(np.float64),
             row_modes=None if modes is None else modes.astype(np.uint8),
-            alt_format=None if alt is None else _w_format(alt),
+            alt_format=None if alt is None else format_spec(alt),
             act_format=None if act_fmt is None else act_fmt.name,
             act_scale=act_scale,
+            transposed=t.transposed,
         )
-        new_weights[t.name] = w32.reshape(shape)
+        new_weights[t.name] = t.from_rows(w32)
         n_mode1 = t.out if modes is None else int(modes.sum())
         report.append({
             "layer": t.name,

@@ -1,17 +1,19 @@
 """Prune and quantization spec strings, shared by every command (a density is always the fraction kept).
 
 prune: ``block:BKxBN:D[:pad]``, ``nm:N:M``, ``unstructured:D``, ``channel:D``
-quant: ``fixed:B``, ``sp2:B``, ``msq:B:F`` (F = SP2 row fraction), ``posit:N[:ES]`` (ES defaults to 2),
-       ``posit-fixp:N:ES:B[:F]`` (posit<N,ES> for the sensitive fraction F of rows, default 0.5;
-       B-bit fixed point for the rest)
+quant: see `hwsim.formats` (``fixed:B``, ``sp2:B``, ``msq:B:F``, ``posit:N[:ES]``, ``posit+fixed:N:ES:B[:F]``);
+       re-exported here for the front end.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hwsim.formats import QUANT_SCHEMES, QuantSpec, parse_quant
+
+__all__ = ["PRUNE_METHODS", "QUANT_SCHEMES", "PruneSpec", "QuantSpec", "parse_prune", "parse_quant"]
+
 PRUNE_METHODS = ("block", "nm", "unstructured", "channel")
-QUANT_SCHEMES = ("fixed", "sp2", "msq", "posit", "posit-fixp")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,24 +31,6 @@ class PruneSpec:
         if self.method == "nm":
             return f"nm:{self.n}:{self.m}"
         return f"{self.method}:{self.density:g}"
-
-
-@dataclass(frozen=True, slots=True)
-class QuantSpec:
-    scheme: str
-    bits: int | None = None  # fixed / sp2 / msq bits; the fixed part of posit-fixp
-    n: int | None = None  # posit width
-    es: int | None = None
-    fraction: float | None = None  # msq: SP2 rows; posit-fixp: posit (sensitive) rows
-
-    def __str__(self) -> str:
-        if self.scheme in ("fixed", "sp2"):
-            return f"{self.scheme}:{self.bits}"
-        if self.scheme == "msq":
-            return f"msq:{self.bits}:{self.fraction:g}"
-        if self.scheme == "posit":
-            return f"posit:{self.n}:{self.es}"
-        return f"posit-fixp:{self.n}:{self.es}:{self.bits}:{self.fraction:g}"
 
 
 def _num(text: str, what: str, spec: str, kind=float):
@@ -90,28 +74,3 @@ def parse_prune(spec: str) -> PruneSpec:
     if len(p) != 1:
         raise ValueError(f"{method} pruning takes {method}:DENSITY, not {spec!r}")
     return PruneSpec(method, _fraction(p[0], "density", spec))
-
-
-def parse_quant(spec: str) -> QuantSpec:
-    """Parse a quantization spec, e.g. ``msq:4:0.5`` or ``posit-fixp:4:1:8``."""
-    if not isinstance(spec, str):
-        raise TypeError(f"quant spec must be a string, not {spec!r}")
-    scheme, *p = spec.strip().lower().split(":")
-    if scheme not in QUANT_SCHEMES:
-        raise ValueError(f"unknown quantization scheme {scheme!r} in {spec!r}; choose from {', '.join(QUANT_SCHEMES)}")
-    shapes = {"fixed": (1, 1), "sp2": (1, 1), "msq": (2, 2), "posit": (1, 2), "posit-fixp": (3, 4)}
-    lo, hi = shapes[scheme]
-    if not lo <= len(p) <= hi:
-        usage = {"fixed": "fixed:BITS", "sp2": "sp2:BITS", "msq": "msq:BITS:SP2_FRACTION", "posit": "posit:N[:ES]",
-                 "posit-fixp": "posit-fixp:N:ES:FIXED_BITS[:POSIT_FRACTION]"}[scheme]
-        raise ValueError(f"{scheme} takes {usage}, not {spec!r}")
-    if scheme in ("fixed", "sp2"):
-        return QuantSpec(scheme, bits=_num(p[0], "bits", spec, int))
-    if scheme == "msq":
-        return QuantSpec(scheme, bits=_num(p[0], "bits", spec, int), fraction=_fraction(p[1], "SP2 fraction", spec))
-    if scheme == "posit":
-        es = _num(p[1], "es", spec, int) if len(p) == 2 else 2  # the standard's es, as in parse_format
-        return QuantSpec(scheme, n=_num(p[0], "n", spec, int), es=es)
-    fraction = _fraction(p[3], "posit fraction", spec) if len(p) == 4 else 0.5
-    return QuantSpec(scheme, n=_num(p[0], "n", spec, int), es=_num(p[1], "es", spec, int),
-                     bits=_num(p[2], "fixed bits", spec, int), fraction=fraction)

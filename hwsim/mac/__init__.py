@@ -4,7 +4,16 @@ Each kind is the single source of truth for both the simulator and the RTL tests
 """
 
 from ._pipeline import MacInputs, MacOutputs, MacPipeline
-from ._stimulus import check_trace, corner_codes, exhaustive_stream, expected_outputs, first_mismatch, random_stream
+from ._runs import RULES, act_fits, act_port_bits, act_to_port_codes, to_port_codes, weight_mode
+from ._stimulus import (
+    check_trace,
+    corner_codes,
+    exhaustive_stream,
+    expected_outputs,
+    first_mismatch,
+    random_stream,
+    weight_corner_codes,
+)
 from ._units import (
     LATENCY,
     MAC_KINDS,
@@ -14,6 +23,7 @@ from ._units import (
     MacUnit,
     MSQMac,
     PositFixpMac,
+    PositOrFixedMac,
     PositQuireMac,
     SP2Mac,
     make_mac,
@@ -24,6 +34,7 @@ __all__ = [
     "MAC_KINDS",
     "MAC_UNITS",
     "OVERFLOW_MODES",
+    "RULES",
     "FixedMac",
     "MSQMac",
     "MacInputs",
@@ -31,8 +42,12 @@ __all__ = [
     "MacPipeline",
     "MacUnit",
     "PositFixpMac",
+    "PositOrFixedMac",
     "PositQuireMac",
     "SP2Mac",
+    "act_fits",
+    "act_port_bits",
+    "act_to_port_codes",
     "check_trace",
     "corner_codes",
     "exhaustive_stream",
@@ -40,4 +55,7 @@ __all__ = [
     "first_mismatch",
     "make_mac",
     "random_stream",
+    "to_port_codes",
+    "weight_corner_codes",
+    "weight_mode",
 ]
