@@ -24,6 +24,7 @@ MAC_DESIGNS = [
     ("msq", dict(w_bits=4, x_bits=8)),
     ("posit_fixp", dict(n=4, es=1, x_bits=8)),
     ("posit_quire", dict(n=4, es=1)),
+    ("posit_or_fixed", dict(n=4, es=1, fixed_bits=4, x_bits=8)),
     ("fixed", dict(w_bits=8, x_bits=8)),
     ("sp2", dict(w_bits=8, x_bits=8)),
     ("msq", dict(w_bits=8, x_bits=8)),
@@ -31,9 +32,13 @@ MAC_DESIGNS = [
     ("posit_fixp", dict(n=8, es=2, x_bits=8)),
     ("posit_quire", dict(n=8, es=0)),
     ("posit_quire", dict(n=8, es=2)),
+    ("posit_or_fixed", dict(n=8, es=1, fixed_bits=8, x_bits=8)),
 ]
 
 
 def mac_label(unit) -> str:
-    """``sp2 (sp2:4:2:1 x fixed:8:0)``: the kind and its operand formats."""
-    return f"{unit.kind} ({unit.w_format.name} x {unit.x_format.name})"
+    """``sp2 (sp2:4:2:1 x fixed:8:0)``: the kind and its operand formats (both weight readings of a mixed PE)."""
+    w = unit.w_format.name
+    if getattr(unit, "fixed_format", None) is not None:
+        w = f"{w} | {unit.fixed_format.name}"
+    return f"{unit.kind} ({w} x {unit.x_format.name})"

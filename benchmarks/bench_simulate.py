@@ -2,9 +2,12 @@
 
 1. Time of one whole simulation (every GEMM, vector op and memory transfer, with costs) of DeiT-Ti/S/B on the
    default accelerator, from a captured workload, after warm-up (target: DeiT-B <= 1 s on one core).
-2. --study: DeiT-B with 32x32 block pruning (L1 block saliency, per layer) at several densities: speedup and
+2. --study: DeiT-B with 32x32 block pruning (L1 block saliency, per layer) and SP2-4 weights (the default engine's
+   format) at several densities: speedup and
    energy reduction against the dense model on the same engine, beside LPViT's reported 3.93x.
-Usage: python benchmarks/bench_simulate.py [--study] [--markdown]
+3. --formats: DeiT-B at 50% of 32x32 blocks under each quantization scheme, each on the default accelerator with
+   the MAC its format needs (`hwsim.simulate` without an arch): the format's latency, energy and area.
+Usage: python benchmarks/bench_simulate.py [--study] [--formats] [--markdown]
 """
 
 from __future__ import annotations
@@ -47,11 +50,12 @@ def timing_table() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def study() -> pd.DataFrame:
-    dense = hwsim.simulate(captured("deit_base"))
+def study(quant: str = "sp2:4") -> pd.DataFrame:
+    # quantized to the default engine's own format, so the MAC runs the model's real SP2-4 codes
+    dense = hwsim.simulate(captured("deit_base", quant=quant))
     rows = []
     for density in (1.0, 0.75, 0.5, 0.35, 0.25, 0.15, 0.1, 0.05, 0.02):
-        r = dense if density == 1.0 else hwsim.simulate(captured("deit_base", density))
+        r = dense if density == 1.0 else hwsim.simulate(captured("deit_base", density, quant))
         t = r.totals
         rows.append({"kept blocks": density, "GEMM MACs kept": round(t["macs"] / t["dense_macs"], 3),
                      "cycles": int(t["cycles"]), "latency ms": round(t["latency_s"] * 1e3, 2),
@@ -61,9 +65,27 @@ def study() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+FORMATS_STUDY = ("fixed:8", "fixed:4", "sp2:4", "msq:4:0.5", "posit:4:1", "posit+fixed:4:1:4")
+
+
+def formats_study(density: float = 0.5) -> pd.DataFrame:
+    rows = []
+    for quant in FORMATS_STUDY:
+        r = hwsim.simulate(captured("deit_base", density, quant))
+        t, mac = r.totals, r.meta["mac"]
+        rows.append({"quant": quant, "MAC": mac.split(" chosen")[0].removeprefix("MAC "),
+                     "latency ms": round(t["latency_s"] * 1e3, 2), "energy mJ": round(t["energy_j"] * 1e3, 2),
+                     "MAC mJ": round(t["energy_by_component_j"]["mac"] * 1e3, 2),
+                     "DRAM mJ": round(t["energy_by_component_j"]["dram"] * 1e3, 2),
+                     "DRAM MB": round(t["dram_bytes"] / 1e6, 1), "PE array mm2": round(r.area["pe_array"], 3),
+                     "area mm2": round(t["area_mm2"], 3)})
+    return pd.DataFrame(rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--study", action="store_true", help="also run the DeiT-B block-pruning study")
+    ap.add_argument("--formats", action="store_true", help="also run the quantization-format table on DeiT-B")
     ap.add_argument("--markdown", action="store_true")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
@@ -73,12 +95,15 @@ def main(argv: list[str] | None = None) -> int:
     print(show(timing_table()))
     if args.study:
         table = study()
-        print("\n## DeiT-B, 32x32 block pruning on the default 32x32 SP2 engine, against dense\n")
+        print("\n## DeiT-B, 32x32 block pruning, SP2-4 weights, on the default 32x32 SP2 engine, against dense\n")
         print(show(table))
         reach = table[table["speedup"] >= LPVIT_SPEEDUP]
         where = (f"first reached at {reach['kept blocks'].iloc[0]} of the blocks kept" if len(reach)
                  else "not reached at any density in the sweep")
         print(f"\nLPViT reports {LPVIT_SPEEDUP}x on dedicated hardware; on this engine that speedup is {where}.")
+    if args.formats:
+        print("\n## DeiT-B at 50% of 32x32 blocks: each format on the MAC it needs (default accelerator otherwise)\n")
+        print(show(formats_study()))
     print(f"\n(total {time.perf_counter() - t0:.0f} s)")
     return 0
 

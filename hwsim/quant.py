@@ -4,7 +4,7 @@ The public home of `hwsim.frontend.quantize`; see its docstring for the schemes 
 """
 
 from .frontend._meta import QuantInfo, quant_info
-from .frontend._quant import quantize
+from .frontend._quant import ActQuant, quantize, requant
 from .frontend._spec import QUANT_SCHEMES, QuantSpec, parse_quant
 
-__all__ = ["QUANT_SCHEMES", "QuantInfo", "QuantSpec", "parse_quant", "quant_info", "quantize"]
+__all__ = ["QUANT_SCHEMES", "ActQuant", "QuantInfo", "QuantSpec", "parse_quant", "quant_info", "quantize", "requant"]

@@ -133,12 +133,11 @@ class MSQMacRTL(MacBase):
         return p, None
 
 
-def posit_times_fixed(m: Module, unit: MacUnit, code, xi, extra_shift: int = 0) -> tuple[Signal, Signal]:
-    """x * (posit code) in accumulator units, with ``extra_shift`` more fraction bits than a posit alone needs,
-    and the code's NaR flag.
+def posit_times_fixed(m: Module, unit: MacUnit, code, xi) -> tuple[Signal, Signal]:
+    """x * (posit code) in accumulator units (LSB 2**-(max_scale + frac_bits)), and the code's NaR flag.
 
-    A small x_bits x (frac_bits + 1) multiplier on the significand, then a barrel shift by scale + max_scale
-    (+ extra_shift): the accumulator LSB is at or below the smallest product, so no bit is ever dropped.
+    A small x_bits x (frac_bits + 1) multiplier on the significand, then a barrel shift by scale + max_scale:
+    the accumulator LSB is the smallest product, so no bit is ever dropped.
     """
     fmt = unit.w_format
     fb = fmt.frac_bits
@@ -149,7 +148,7 @@ def posit_times_fixed(m: Module, unit: MacUnit, code, xi, extra_shift: int = 0) 
     sm = Signal(signed(unit.x_bits + fb + 1))
     m.d.comb += sm.eq(Mux(d.sign, -mul, mul))
     p = Signal(signed(unit.product_bits))
-    m.d.comb += p.eq((sm << d.shift) << extra_shift if extra_shift else sm << d.shift)
+    m.d.comb += p.eq(sm << d.shift)
     return p, d.is_nar
 
 
@@ -166,22 +165,35 @@ class PositFixpMacRTL(MacBase):
 
 class PositOrFixedMacRTL(MacBase):
     """One PE for posit rows (mode 1) and fixed-point rows (mode 0) on a shared accumulator
-    (`hwsim.mac.PositOrFixedMac`).
+    (`hwsim.mac.PositOrFixedMac`), with one signed multiplier and one barrel shifter serving both modes.
 
-    Mode 1 is the posit x fixed-point path of `PositFixpMacRTL` on the low n bits of ``w``, shifted up to the
-    shared binary point; mode 0 a signed multiply of the low fixed_bits bits, shifted to the same point (as
-    `MSQMacRTL`). Bits of ``w`` above the mode's width are ignored, as in the model. NaR counts in mode 1 only.
+    ``mode`` picks the multiplier's second operand, the signed significand +-S of the low n bits of ``w`` read
+    as a posit (S = 2**frac_bits + frac) or the signed fixed code of its low fixed_bits bits, and the shift
+    that brings the product to the shared binary point F: scale + max_scale + (F - posit_frac_bits) for a
+    posit, the constant F - (fixed_bits - 1) for a fixed row. Bits of ``w`` above the mode's width are
+    ignored, as in the model. A NaR posit decodes to S = 0, so its product is zero; NaR counts in mode 1 only.
     """
 
     def product(self, m):
         u = self.unit
-        xi = self.x.as_signed()
-        posit, is_nar = posit_times_fixed(m, u, self.w[: u.n], xi, u.acc_frac_bits - u.posit_frac_bits)
-        fixed = Signal(signed(u.product_bits))
-        m.d.comb += fixed.eq((self.w[: u.fixed_bits].as_signed() * xi) << (u.acc_frac_bits - (u.fixed_bits - 1)))
+        fmt, fb, b = u.w_format, u.w_format.frac_bits, u.fixed_bits
+        d = posit_decode(m, self.w[: u.n], u.n, u.es)
+        # Signing S before the multiply (not the product after it) is what lets the fixed row share the
+        # multiplier: both operands are then plain two's complement. +-S needs fb + 2 bits, the fixed code b.
+        posit_op = Signal(signed(fb + 2))
+        m.d.comb += posit_op.eq(Mux(d.sign, -d.sig, d.sig))
+        op = Signal(signed(max(fb + 2, b)))
+        m.d.comb += op.eq(Mux(self.mode, posit_op, self.w[:b].as_signed()))
+        # |x * S| < 2**(x_bits + fb) and |x * w| <= 2**(x_bits + b - 2): the product of either mode fits.
+        mul = Signal(signed(u.x_bits + max(fb + 1, b)))
+        m.d.comb += mul.eq(self.x.as_signed() * op)
+        # F = max(posit_frac_bits, b - 1), so one of the two constant offsets is 0.
+        posit_offset, fixed_shift = u.acc_frac_bits - u.posit_frac_bits, u.acc_frac_bits - (b - 1)
+        shift = Signal(range(max(2 * fmt.max_scale + posit_offset, fixed_shift) + 1))
+        m.d.comb += shift.eq(Mux(self.mode, d.shift + posit_offset, fixed_shift))
         p = Signal(signed(u.product_bits))
         nar = Signal()
-        m.d.comb += [p.eq(Mux(self.mode, posit, fixed)), nar.eq(self.mode & is_nar)]
+        m.d.comb += [p.eq(mul << shift), nar.eq(self.mode & d.is_nar)]
         return p, nar
 
 

@@ -11,6 +11,7 @@ import pytest
 import torch
 from torch import nn
 
+import hwsim
 from hwsim.formats import Fixed, parse_format
 from hwsim.frontend import capture, prune, prune_info, quant_info, quantize
 
@@ -84,6 +85,11 @@ def test_every_weight_layer_is_pruned_quantized_and_captured(name):
     for row in report.itertuples():
         # within one block of the target (edge blocks are partial with :pad)
         assert abs(row.blocks_kept - 0.5 * row.blocks_total) <= 1, row.layer
+    # and the simulation's per-layer table shows what was applied to each weight GEMM
+    table = hwsim.simulate(w, allow_unmapped=True).compression
+    assert list(table.layer) == [op.name for op in weight_gemms]
+    assert (table.requested_density == 0.5).all() and (table.format == "sp2:4").all()
+    np.testing.assert_allclose(table.density, [op.density for op in weight_gemms], atol=1e-6)
     if name == "gpt2":  # transformers' Conv1D: (in, out) weights
         c_attn = next(op for op in w.gemms if op.name == "h.0.attn.c_attn")
         assert (c_attn.k, c_attn.n) == (64, 192) and c_attn.codes is not None

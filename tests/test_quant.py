@@ -9,8 +9,7 @@ import torch
 from torch import nn
 
 from hwsim.formats import Fixed, Posit, msq_assign, parse_format
-from hwsim.frontend import QuantSpec, parse_quant, prune, quant_info, quantize
-from hwsim.frontend._quant import ActQuant
+from hwsim.frontend import ActQuant, QuantSpec, parse_quant, prune, quant_info, quantize
 from hwsim.models import create_model, load_digits_split, train_digits
 
 SCHEMES = ["fixed:8", "fixed:4", "fixed:2", "sp2:4", "sp2:6", "msq:4:0.5", "msq:5:0.25", "posit:8:1", "posit:6:0",

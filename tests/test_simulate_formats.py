@@ -138,3 +138,11 @@ def test_the_chosen_mac_is_saved_in_config_yaml(tmp_path):
     assert main(["simulate", "digits_mlp", "--quant", "msq:4:0.5", "--out", str(tmp_path)]) == 0
     cfg = load_config(tmp_path / "config.yaml")
     assert cfg.array.mac.kind == "msq" and cfg.array.mac.params["w_bits"] == 4
+
+
+def test_narrower_codes_on_a_wider_mac_are_noted():
+    r = hwsim.simulate("digits_mlp", "configs/int8_32x32.yaml", quant="fixed:4")
+    assert (r.compression.w_bits == 4).all()
+    assert any("narrower than the fixed MAC's ports" in n and "upper bound" in n for n in r.notes)
+    exact = hwsim.simulate("digits_mlp", "configs/int8_32x32.yaml", quant="fixed:8")
+    assert not any("narrower" in n for n in exact.notes)

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .._util import cache_path, read_cached, write_cached
-from ._yosys import FLOW_VERSION, FPGA_SCRIPT, GATES_SCRIPT, run_yosys, yosys_version
+from ._yosys import FLOW_VERSION, FPGA_SCRIPT, GATES_SCRIPT, rtl_fingerprint, run_yosys, yosys_version
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,8 @@ def mac_area(unit, *, use_cache: bool = True) -> AreaReport:
     """Area of a MAC unit's RTL (`hwsim.mac.MacUnit`), from the cache when it holds this exact design."""
     params = unit.params()
     path = cache_path("area", unit.kind,
-                      {"unit": unit.kind, "params": params, "yosys": yosys_version(), "flow": FLOW_VERSION})
+                      {"unit": unit.kind, "params": params, "yosys": yosys_version(), "flow": FLOW_VERSION,
+                       "rtl": rtl_fingerprint()})
     cached = read_cached(path, use_cache)
     if cached is not None:
         try:

@@ -22,7 +22,7 @@ from ._data import cell_table, data_fingerprint, horowitz_table
 from ._gatesim import simulate_gates
 from ._netlist import DFF, NETLIST_VERSION, GateNetlist
 from ._synthesis import cached_netlist
-from ._yosys import FLOW_VERSION, yosys_version
+from ._yosys import FLOW_VERSION, rtl_fingerprint, yosys_version
 
 # Bump when the energy method or its simulation settings change, so cached results are not reused.
 COST_VERSION = 1
@@ -117,9 +117,10 @@ class GateEnergyModel:
 
 
 def energy_cache_key() -> dict:
-    """What every cached energy depends on: Yosys, the flow, the netlist format, the method, the data files."""
+    """What every cached energy depends on: Yosys, the flow, the netlist format, the method, the data files and
+    the RTL sources."""
     return {"yosys": yosys_version(), "flow": FLOW_VERSION, "netlist": NETLIST_VERSION, "cost": COST_VERSION,
-            "data": data_fingerprint()}
+            "data": data_fingerprint(), "rtl": rtl_fingerprint()}
 
 
 def gate_energy_model(*, use_cache: bool = True, seed: int = 0) -> GateEnergyModel:

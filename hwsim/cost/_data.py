@@ -7,6 +7,7 @@ validation operations, SRAM and DRAM). Each number's provenance is marked in the
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from functools import cache
 from pathlib import Path
@@ -21,14 +22,19 @@ def _data_text(name: str) -> str:
     return (DATA_DIR / name).read_text()
 
 
+@cache
+def _parsed(name: str) -> dict:
+    return yaml.safe_load(_data_text(name))
+
+
 def cell_table() -> dict:
-    """The 45 nm cell table (data/cells_45nm.yaml), parsed."""
-    return yaml.safe_load(_data_text("cells_45nm.yaml"))
+    """The 45 nm cell table (data/cells_45nm.yaml), parsed (a fresh copy: parsed once, never shared)."""
+    return copy.deepcopy(_parsed("cells_45nm.yaml"))
 
 
 def horowitz_table() -> dict:
-    """The Horowitz ISSCC 2014 anchors (data/horowitz_45nm.yaml), parsed."""
-    return yaml.safe_load(_data_text("horowitz_45nm.yaml"))
+    """The Horowitz ISSCC 2014 anchors (data/horowitz_45nm.yaml), parsed (a fresh copy)."""
+    return copy.deepcopy(_parsed("horowitz_45nm.yaml"))
 
 
 def data_fingerprint() -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .._util import cache_path, read_cached, write_cached
 from ._netlist import NETLIST_VERSION, GateNetlist
-from ._yosys import FLOW_VERSION, GATES_SCRIPT, run_yosys, yosys_version
+from ._yosys import FLOW_VERSION, GATES_SCRIPT, rtl_fingerprint, run_yosys, yosys_version
 
 
 def synthesize_netlist(verilog: str, top: str) -> GateNetlist:
@@ -35,7 +35,7 @@ def cached_netlist(design: str, params: Mapping[str, object], build: Callable[[]
     `hwsim.cost.mac_area`; entries live in ``cache_dir()/netlist``.
     """
     path = cache_path("netlist", design, {"design": design, "params": dict(params), "yosys": yosys_version(),
-                                          "flow": FLOW_VERSION, "netlist": NETLIST_VERSION})
+                                          "flow": FLOW_VERSION, "netlist": NETLIST_VERSION, "rtl": rtl_fingerprint()})
     cached = read_cached(path, use_cache)
     if cached is not None:
         try:

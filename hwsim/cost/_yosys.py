@@ -9,7 +9,10 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import importlib.metadata
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -28,6 +31,18 @@ abc -g AND,NAND,OR,NOR,XOR,XNOR,MUX
 opt_clean
 tee -q -o gates.json stat -tech cmos -json
 """
+
+
+@functools.cache
+def rtl_fingerprint() -> str:
+    """Hash of the RTL generators' sources (the files of `hwsim.rtl`), read without importing Amaranth: part of
+    every area, netlist and energy cache key, so a changed design is synthesized again, never served stale."""
+    spec = importlib.util.find_spec("hwsim.rtl")
+    digest = hashlib.sha256()
+    for folder in spec.submodule_search_locations or ():
+        for path in sorted(Path(folder).glob("*.py")):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def yosys_version() -> str:

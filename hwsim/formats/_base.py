@@ -63,6 +63,23 @@ class NumberFormat(ABC):
         v = self.values()
         return np.unique(v[np.isfinite(v)] + 0.0)  # + 0.0 folds -0 into +0
 
+    @property
+    def largest(self) -> float:
+        """The largest finite value."""
+        return float(self.levels().max())
+
+    def row_scales(self, rows: np.ndarray) -> np.ndarray:
+        """Per-row float64 scale s putting each row of ``rows`` (out, K) on this format's grid as ``rows / s``:
+        the row's max |w| lands on the largest value (1 for an all-zero row). Formats whose precision is not
+        uniform override it."""
+        rows = np.asarray(rows, dtype=np.float64)
+        s = np.abs(rows).max(axis=1) / self.largest if rows.shape[1] else np.zeros(rows.shape[0])
+        return np.where(s > 0, s, 1.0)
+
+    def code_fields(self, codes) -> dict[str, np.ndarray]:
+        """The fields of each code's encoding, for code tables (`hwsim.report.format_table`); none by default."""
+        return {}
+
     def __str__(self) -> str:
         return self.name
 

@@ -46,6 +46,13 @@ class Fixed(NumberFormat):
         """Value of one LSB, 2**-frac."""
         return float(np.ldexp(1.0, -self.frac))
 
+    @property
+    def largest(self) -> float:
+        return self.int_max * self.scale  # no code table: fixed point goes up to 32 bits
+
+    def code_fields(self, codes) -> dict[str, np.ndarray]:
+        return {"integer": self.to_int(codes)}
+
     def to_int(self, codes) -> np.ndarray:
         """The integer each code stands for (two's complement sign-extended when signed), as int64."""
         c = as_code_array(codes, self.bits)

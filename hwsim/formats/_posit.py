@@ -83,6 +83,24 @@ class Posit(NumberFormat):
         """Widest fraction field of any code: n - 3 - es (sign, two regime bits, es exponent bits)."""
         return max(0, self.n - 3 - self.es)
 
+    def row_scales(self, rows: np.ndarray) -> np.ndarray:
+        """Row scale 2**round(log2(rms(row))) (1 for an all-zero row).
+
+        Posits are densest around 1 (tapered precision: the fraction field is widest for regime k = 0), so a
+        row's typical weight is put there rather than its max at maxpos; a power of two keeps the scale a shift
+        in hardware and the scaling exact in floating point.
+        """
+        rows = np.asarray(rows, dtype=np.float64)
+        rms = np.sqrt((rows**2).mean(axis=1)) if rows.shape[1] else np.zeros(rows.shape[0])
+        with np.errstate(divide="ignore"):
+            e = np.round(np.log2(np.where(rms > 0, rms, 1.0)))
+        return np.ldexp(1.0, e.astype(np.int64))
+
+    def code_fields(self, codes) -> dict[str, np.ndarray]:
+        f = self.fields(codes)
+        return {"sign": f.sign, "scale": f.scale, "frac": f.frac,
+                "special": np.where(f.is_nar, "NaR", np.where(f.is_zero, "zero", ""))}
+
     def fields(self, codes) -> PositFields:
         """Sign, scale and fraction of each code (see `PositFields`)."""
         c = as_code_array(codes, self.n)

@@ -68,6 +68,13 @@ class SP2(NumberFormat):
     def name(self) -> str:
         return f"sp2:{self.bits}:{self.m1}:{self.m2}"
 
+    def code_fields(self, codes) -> dict[str, np.ndarray]:
+        """Sign and shift fields, and whether the code is the canonical one for its value (`encode` gives it)."""
+        codes = np.asarray(codes, dtype=np.int64)
+        sign, e1, e2 = self.terms(codes)
+        return {"sign": sign, "e1": e1, "e2": e2,
+                "canonical": self.encode(self.decode(codes)).astype(np.int64) == codes}
+
     def terms(self, codes) -> SP2Terms:
         """Sign and the two shift amounts of each code."""
         c = as_code_array(codes, self.bits)

@@ -10,10 +10,11 @@ from ._capture import capture
 from ._load import load_model
 from ._meta import PruneInfo, QuantInfo, prune_info, quant_info
 from ._prune import prune
-from ._quant import quantize
+from ._quant import ActQuant, quantize, requant
 from ._spec import PruneSpec, QuantSpec, parse_prune, parse_quant
 
 __all__ = [
+    "ActQuant",
     "PruneInfo",
     "PruneSpec",
     "QuantInfo",
@@ -26,4 +27,5 @@ __all__ = [
     "prune_info",
     "quant_info",
     "quantize",
+    "requant",
 ]

@@ -19,7 +19,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from hwsim.formats import Fixed, NumberFormat, Posit, QuantSpec, format_spec, msq_assign, parse_quant
+from hwsim.formats import Fixed, NumberFormat, QuantSpec, format_spec, msq_assign, parse_quant
 
 from ._meta import QUANT_ATTR, QuantInfo
 from ._prune import Target, check_finite, select_targets, taylor_gradients
@@ -78,31 +78,6 @@ def _check_spec(spec: str | QuantSpec) -> QuantSpec:
     return spec  # a QuantSpec validated itself when it was built
 
 
-def _largest_level(fmt: NumberFormat) -> float:
-    if isinstance(fmt, Fixed):
-        return fmt.int_max * fmt.scale  # no code table: fixed point goes up to 32 bits
-    return float(fmt.levels().max())
-
-
-def _max_scales(rows: np.ndarray, fmt: NumberFormat) -> np.ndarray:
-    """Scale mapping each row's max |w| onto the format's largest level (1 for an all-zero row)."""
-    s = np.abs(rows).max(axis=1) / _largest_level(fmt) if rows.shape[1] else np.zeros(rows.shape[0])
-    return np.where(s > 0, s, 1.0)
-
-
-def _pow2_rms_scales(rows: np.ndarray) -> np.ndarray:
-    """Posit row scale 2**round(log2(rms(row))) (1 for an all-zero row).
-
-    Posits are densest around 1 (tapered precision: the fraction field is widest for regime k = 0), so the
-    row's typical weight is put there rather than its max at the format's top; a power of two keeps the scale
-    a shift in hardware and the scaling exact in floating point.
-    """
-    rms = np.sqrt((rows**2).mean(axis=1)) if rows.shape[1] else np.zeros(rows.shape[0])
-    with np.errstate(divide="ignore"):
-        e = np.round(np.log2(np.where(rms > 0, rms, 1.0)))
-    return np.ldexp(1.0, e.astype(np.int64))
-
-
 def _encode_rows(fmt: NumberFormat, rows: np.ndarray, scale: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Codes and float32 dequantized rows with ``encode(float32(decode(c) * s) / s) == c``.
 
@@ -123,7 +98,7 @@ def _encode_rows(fmt: NumberFormat, rows: np.ndarray, scale: np.ndarray) -> tupl
 
 def _fixed_rel_error(rows: np.ndarray, fmt: Fixed) -> np.ndarray:
     """Per-row relative squared error ||q(w) - w||^2 / ||w||^2 under max-scaled fixed point (0 for zero rows)."""
-    s = _max_scales(rows, fmt)[:, None]
+    s = fmt.row_scales(rows)[:, None]
     err = ((fmt.quantize(rows / s) * s - rows) ** 2).sum(axis=1)
     energy = (rows**2).sum(axis=1)
     return np.where(energy > 0, err / np.where(energy > 0, energy, 1.0), 0.0)
@@ -164,7 +139,7 @@ def _calibrate(model: nn.Module, targets: Sequence[Target], calib, act_bits: int
             raise ValueError(f"layer {t.name}: its calibration input holds NaN or inf")
         # Unsigned when the layer only ever saw x >= 0 (after a ReLU, image pixels): one more bit of resolution.
         fmt = Fixed(act_bits, act_bits, signed=False) if amin >= 0 else Fixed(act_bits, act_bits - 1)
-        scale = amax / _largest_level(fmt)
+        scale = amax / fmt.largest
         out[t.name] = (fmt, scale if scale > 0 else 1.0)
     return out
 
@@ -225,7 +200,7 @@ def quantize(
         rows = t.rows()
         modes = None
         if alt is None:
-            scale = _pow2_rms_scales(rows) if isinstance(fmt, Posit) else _max_scales(rows, fmt)
+            scale = fmt.row_scales(rows)
             codes, w32 = _encode_rows(fmt, rows, scale)
         else:
             if spec.scheme == "msq":
@@ -248,7 +223,7 @@ def quantize(
                 if not sel.any():
                     continue
                 r = rows[sel]
-                s = _pow2_rms_scales(r) if isinstance(f, Posit) else _max_scales(r, f)
+                s = f.row_scales(r)
                 codes[sel], w32[sel] = _encode_rows(f, r, s)
                 scale[sel] = s
         shape = tuple(t.weight.shape)  # the report's; records keep the parameter's layout via from_rows

@@ -3,10 +3,10 @@
 Each kind is the single source of truth for both the simulator and the RTL tests.
 """
 
+from ._arith import dot_saturate, dot_wrap, int_dtype, saturate, wrap
 from ._pipeline import MacInputs, MacOutputs, MacPipeline
-from ._runs import RULES, act_fits, act_port_bits, act_to_port_codes, to_port_codes, weight_mode
+from ._runs import act_fits, act_port_bits, act_to_port_codes, to_port_codes, weight_mode
 from ._stimulus import (
-    check_trace,
     corner_codes,
     exhaustive_stream,
     expected_outputs,
@@ -34,7 +34,6 @@ __all__ = [
     "MAC_KINDS",
     "MAC_UNITS",
     "OVERFLOW_MODES",
-    "RULES",
     "FixedMac",
     "MSQMac",
     "MacInputs",
@@ -48,14 +47,18 @@ __all__ = [
     "act_fits",
     "act_port_bits",
     "act_to_port_codes",
-    "check_trace",
     "corner_codes",
+    "dot_saturate",
+    "dot_wrap",
     "exhaustive_stream",
     "expected_outputs",
     "first_mismatch",
+    "int_dtype",
     "make_mac",
     "random_stream",
+    "saturate",
     "to_port_codes",
     "weight_corner_codes",
     "weight_mode",
+    "wrap",
 ]

@@ -1,7 +1,7 @@
 """Stimulus and checking shared by every MAC test bench (Amaranth simulator and cocotb alike).
 
 A bench drives ``MacInputs`` for one cycle each, samples the outputs after the rising edge, and hands the
-trace to `check_trace`, which replays the golden pipeline and names the first cycle that differs.
+trace to `first_mismatch`, which replays the golden pipeline and names the first cycle that differs.
 """
 
 from __future__ import annotations
@@ -101,10 +101,3 @@ def first_mismatch(unit: MacUnit, stream: Sequence[MacInputs], got: Sequence[Mac
                 return (f"{unit.name}: cycle {cycle}: {port} expected {e}, got {g}; "
                         f"inputs at cycle {cycle}: {stream[cycle]}, at cycle {cycle - 1}: {before}")
     return None
-
-
-def check_trace(unit: MacUnit, stream: Sequence[MacInputs], got: Sequence[MacOutputs]) -> None:
-    """Raise AssertionError with `first_mismatch`'s report when the trace differs from the golden model."""
-    report = first_mismatch(unit, stream, got)
-    if report:
-        raise AssertionError(report)

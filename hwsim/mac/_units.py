@@ -14,7 +14,7 @@ from typing import ClassVar
 import numpy as np
 
 from .._util import as_code_array, check_int
-from ..formats import SP2, Fixed, NumberFormat, Posit, round_scaled_int
+from ..formats import SP2, Fixed, NumberFormat, Posit, Registry, round_scaled_int
 from ._arith import dot_saturate, dot_wrap, int_dtype, saturate, wrap
 
 OVERFLOW_MODES = ("wrap", "saturate")
@@ -22,6 +22,14 @@ OVERFLOW_MODES = ("wrap", "saturate")
 DEFAULT_GUARD_BITS = 8
 # Pipeline depth from an input to the accumulator output: a product register, then the accumulator.
 LATENCY = 2
+
+
+def _narrower_signed_fixed(fmt: NumberFormat, bits: int) -> bool:
+    return isinstance(fmt, Fixed) and fmt.signed and fmt.bits <= bits
+
+
+def _nested_posit(fmt: NumberFormat, port: Posit) -> bool:
+    return isinstance(fmt, Posit) and fmt.es == port.es and fmt.n <= port.n
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -56,6 +64,13 @@ class MacUnit(ABC):
 
     @abstractmethod
     def _check_widths(self) -> None: ...
+
+    @abstractmethod
+    def reads(self, fmt: NumberFormat) -> list[tuple[int, NumberFormat]]:
+        """The modes that read weight codes of ``fmt`` exactly, each with the port format it reads them as: a
+        value is the same up to one power of two (absorbed by the row scale). A narrower signed fixed-point code
+        is sign-extended, a posit<n, es> code gets zero bits appended on a posit<m >= n, es> port (the same
+        value: posits nest), SP2 must be the port's own format. Empty: this MAC cannot run ``fmt``."""
 
     @property
     @abstractmethod
@@ -157,6 +172,9 @@ class FixedMac(MacUnit):
     w_bits: int = 8
     x_bits: int = 8
 
+    def reads(self, fmt: NumberFormat) -> list[tuple[int, NumberFormat]]:
+        return [(0, self.w_format)] if _narrower_signed_fixed(fmt, self.w_bits) else []
+
     def _check_widths(self) -> None:
         check_int("w_bits", self.w_bits, 2, 32)
         check_int("x_bits", self.x_bits, 2, 32)
@@ -205,6 +223,9 @@ class SP2Mac(MacUnit):
     x_bits: int = 8
     m1: int | None = None
 
+    def reads(self, fmt: NumberFormat) -> list[tuple[int, NumberFormat]]:
+        return [(0, self.w_format)] if isinstance(fmt, SP2) and fmt == self.w_format else []
+
     def _check_widths(self) -> None:
         check_int("x_bits", self.x_bits, 2, 32)
         fmt = SP2(self.w_bits, m1=self.m1)  # validates w_bits and m1
@@ -246,6 +267,11 @@ class MSQMac(MacUnit):
     has_mode: ClassVar[bool] = True
     w_bits: int = 4
     x_bits: int = 8
+
+    def reads(self, fmt: NumberFormat) -> list[tuple[int, NumberFormat]]:
+        if isinstance(fmt, SP2):
+            return [(1, self.w_format)] if fmt == self.w_format else []
+        return [(0, self.fixed_format)] if _narrower_signed_fixed(fmt, self.w_bits) else []
 
     def _check_widths(self) -> None:
         check_int("x_bits", self.x_bits, 2, 32)
@@ -318,6 +344,9 @@ class PositFixpMac(MacUnit):
     es: int = 1
     x_bits: int = 8
 
+    def reads(self, fmt: NumberFormat) -> list[tuple[int, NumberFormat]]:
+        return [(0, self.w_format)] if _nested_posit(fmt, self.w_format) else []
+
     def _check_widths(self) -> None:
         check_int("x_bits", self.x_bits, 2, 32)
         check_int("n", self.n, 2, 16)
@@ -382,6 +411,11 @@ class PositOrFixedMac(MacUnit):
     es: int = 1
     fixed_bits: int = 4
     x_bits: int = 8
+
+    def reads(self, fmt: NumberFormat) -> list[tuple[int, NumberFormat]]:
+        if isinstance(fmt, Posit):
+            return [(1, self.w_format)] if _nested_posit(fmt, self.w_format) else []
+        return [(0, self.fixed_format)] if _narrower_signed_fixed(fmt, self.fixed_bits) else []
 
     def _check_widths(self) -> None:
         check_int("x_bits", self.x_bits, 2, 32)
@@ -485,6 +519,9 @@ class PositQuireMac(MacUnit):
             object.__setattr__(self, "acc_bits", quire)
         MacUnit.__post_init__(self)
 
+    def reads(self, fmt: NumberFormat) -> list[tuple[int, NumberFormat]]:
+        return [(0, self.w_format)] if _nested_posit(fmt, self.w_format) else []
+
     def _check_widths(self) -> None:
         pass
 
@@ -531,18 +568,16 @@ class PositQuireMac(MacUnit):
         return np.array(codes, dtype=np.int64).reshape(np.shape(acc))
 
 
-MAC_UNITS: dict[str, type[MacUnit]] = {
-    cls.kind: cls for cls in (FixedMac, SP2Mac, MSQMac, PositFixpMac, PositQuireMac, PositOrFixedMac)
-}
-MAC_KINDS = tuple(MAC_UNITS)
+MAC_UNITS: Registry[type[MacUnit]] = Registry("MAC kind")
+for _cls in (FixedMac, SP2Mac, MSQMac, PositFixpMac, PositQuireMac, PositOrFixedMac):
+    MAC_UNITS.register(_cls.kind, _cls)
+MAC_KINDS = MAC_UNITS.names()
 
 
 def make_mac(kind: str, **params) -> MacUnit:
     """Build a MAC unit by kind name (``fixed``, ``sp2``, ``msq``, ``posit_fixp``, ``posit_quire``,
     ``posit_or_fixed``)."""
-    if kind not in MAC_UNITS:
-        raise ValueError(f"unknown MAC kind {kind!r}; choose from {', '.join(MAC_KINDS)}")
-    cls = MAC_UNITS[kind]
+    cls = MAC_UNITS.get(kind)  # unknown kinds: ValueError naming the close one
     allowed = [f.name for f in fields(cls)]
     unknown = sorted(set(params) - set(allowed))
     if unknown:

@@ -10,7 +10,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .._util import write_with
-from ..formats import SP2, Fixed, NumberFormat, Posit
+from ..formats import NumberFormat
 
 
 def format_table(fmt: NumberFormat) -> pd.DataFrame:
@@ -22,17 +22,8 @@ def format_table(fmt: NumberFormat) -> pd.DataFrame:
         "bits": [format(int(c), f"0{fmt.bits}b") for c in codes],
         "value": fmt.decode(codes),
     })
-    if isinstance(fmt, Fixed):
-        table["integer"] = fmt.to_int(codes)
-    elif isinstance(fmt, SP2):
-        sign, e1, e2 = fmt.terms(codes)
-        table["sign"], table["e1"], table["e2"] = sign, e1, e2
-        canonical = fmt.encode(table["value"].to_numpy()).astype(np.int64) == codes
-        table["canonical"] = canonical
-    elif isinstance(fmt, Posit):
-        f = fmt.fields(codes)
-        table["sign"], table["scale"], table["frac"] = f.sign, f.scale, f.frac
-        table["special"] = np.where(f.is_nar, "NaR", np.where(f.is_zero, "zero", ""))
+    for name, column in fmt.code_fields(codes).items():
+        table[name] = column
     return table
 
 

@@ -115,6 +115,15 @@ def compression_table(workload: Workload, cfg: AcceleratorConfig) -> list[dict]:
     return rows
 
 
+def _act_port_bits_of(row: dict, unit) -> int:
+    """The x-port bits a compression row's activations occupy (the MAC's own width when not quantized)."""
+    if not row["act_format"]:
+        return unit.x_bits
+    from ..formats import parse_format
+
+    return act_port_bits(parse_format(row["act_format"]))
+
+
 def compression_notes(rows: list[dict], cfg: AcceleratorConfig) -> list[str]:
     """One line per thing a reader of the totals must know: pruning that saves no cycles on this engine,
     layers running unquantized at the MAC's widths."""
@@ -126,6 +135,13 @@ def compression_notes(rows: list[dict], cfg: AcceleratorConfig) -> list[str]:
                      f"this engine skips only whole {cfg.array.block_k}x{cfg.array.cols} tile-blocks "
                      f"(e.g. {no_cycles[0]['layer']}: density {no_cycles[0]['density']:.3f}, every tile-block "
                      "stored)")
+    unit = cfg.array.mac.unit
+    narrow = [r for r in rows if not r["format"].startswith("unquantized")
+              and (r["w_bits"] < unit.w_bits or r["x_bits"] < _act_port_bits_of(r, unit))]
+    if narrow:
+        notes.append(f"{len(narrow)} layers (e.g. {narrow[0]['layer']}: {narrow[0]['format']}) use codes narrower "
+                     f"than the {cfg.array.mac.kind} MAC's ports; their MAC energy is the MAC's full-width "
+                     "characterisation (an upper bound): leave out --arch for a MAC at the format's widths")
     native = [r for r in rows if r["format"].startswith("unquantized")]
     if native and len(native) < len(rows):
         notes.append(f"{len(native)} of {len(rows)} weight layers are not quantized (e.g. {native[0]['layer']}); "

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..arch import EngineConfig, GemmShape, check_block_mask, element_mask, tile_occupancy
-from ..mac._arith import dot_saturate, int_dtype, saturate, wrap
+from ..mac import dot_saturate, int_dtype, saturate, wrap
 
 
 @dataclass(frozen=True)

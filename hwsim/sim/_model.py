@@ -131,15 +131,24 @@ def _hardware_block_mask(op: GemmOp, workload: Workload, shape: GemmShape, block
     A tile-block is stored when any element under it is kept, so pruning blocks of any shape map onto the engine;
     only whole-block pruning aligned with block_k x cols skips as much as the pruning removed.
     """
-    keep = np.ones((op.k, op.n), bool)
-    if op.mask is not None:
-        bk, bn = op.block
-        mask = workload.arrays[op.mask]
-        keep = np.repeat(np.repeat(mask, bk, 0), bn, 1)[: op.k, : op.n]
-    kp, np_ = shape.k_blocks * block_k, shape.n_tiles * cols
-    padded = np.zeros((kp, np_), bool)
-    padded[: op.k, : op.n] = keep
-    return padded.reshape(shape.k_blocks, block_k, shape.n_tiles, cols).any(axis=(1, 3))
+    if op.mask is None:
+        return np.ones((shape.k_blocks, shape.n_tiles), bool)
+    bk, bn = op.block
+    mask = workload.arrays[op.mask]
+    # Interval overlap at block level (no element-level expansion): engine K-block i covers rows
+    # [i*block_k, (i+1)*block_k), pruning block-row r covers [r*bk, (r+1)*bk) clipped to K; likewise columns.
+    rows = _overlap(shape.k_blocks, block_k, mask.shape[0], bk, op.k)
+    cols_ = _overlap(shape.n_tiles, cols, mask.shape[1], bn, op.n)
+    return (rows.astype(np.int64) @ mask.astype(np.int64) @ cols_.T.astype(np.int64)) > 0
+
+
+def _overlap(n_engine: int, engine_size: int, n_prune: int, prune_size: int, extent: int) -> np.ndarray:
+    """(n_engine, n_prune) booleans: engine interval i and pruning interval j share an index below ``extent``."""
+    e_lo = np.arange(n_engine)[:, None] * engine_size
+    p_lo = np.arange(n_prune)[None, :] * prune_size
+    lo = np.maximum(e_lo, p_lo)
+    hi = np.minimum(np.minimum(e_lo + engine_size, p_lo + prune_size), extent)
+    return lo < hi
 
 
 def _gemm(op: GemmOp, workload: Workload, cfg: AcceleratorConfig) -> OpWork:
