@@ -40,5 +40,5 @@ def mac_label(unit) -> str:
     """``sp2 (sp2:4:2:1 x fixed:8:0)``: the kind and its operand formats (both weight readings of a mixed PE)."""
     w = unit.w_format.name
     if getattr(unit, "fixed_format", None) is not None:
-        w = f"{w} | {unit.fixed_format.name}"
+        w = f"{w} or {unit.fixed_format.name}"
     return f"{unit.kind} ({w} x {unit.x_format.name})"

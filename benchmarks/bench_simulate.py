@@ -19,6 +19,7 @@ import time
 
 import pandas as pd
 import torch
+import yaml
 
 sys.path.insert(0, os.path.dirname(__file__))
 from _util import best_time
@@ -72,8 +73,9 @@ def formats_study(density: float = 0.5) -> pd.DataFrame:
     rows = []
     for quant in FORMATS_STUDY:
         r = hwsim.simulate(captured("deit_base", density, quant))
-        t, mac = r.totals, r.meta["mac"]
-        rows.append({"quant": quant, "MAC": mac.split(" chosen")[0].removeprefix("MAC "),
+        t, mac = r.totals, hwsim.arch.config_from_dict(yaml.safe_load(r.config_yaml)).array.mac
+        params = " ".join(f"{k}={v}" for k, v in mac.params.items() if k not in ("acc_bits", "overflow"))
+        rows.append({"quant": quant, "MAC": f"{mac.kind} {params}",
                      "latency ms": round(t["latency_s"] * 1e3, 2), "energy mJ": round(t["energy_j"] * 1e3, 2),
                      "MAC mJ": round(t["energy_by_component_j"]["mac"] * 1e3, 2),
                      "DRAM mJ": round(t["energy_by_component_j"]["dram"] * 1e3, 2),

@@ -67,7 +67,7 @@ class Report:
         """The per-layer compression table as text (first and last layers when it is long)."""
         if self.compression is None or self.compression.empty:
             return ""
-        text = self.compression.to_string(index=False).splitlines()
+        text = self.compression.to_string(index=False, na_rep="-").splitlines()
         if len(text) - 1 > max_rows:
             half = max_rows // 2
             text = [*text[: half + 1], f"  ... {len(text) - 1 - 2 * half} more layers ...", *text[-half:]]
