@@ -30,7 +30,8 @@ pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 def test_list_models_contains_every_model_sorted():
     names = list_models()
-    expected = {"deit_tiny", "deit_small", "deit_base", "digits_mlp", "digits_cnn", "jsc_s", "jsc_m", "jsc_l"}
+    expected = {"deit_tiny", "deit_small", "deit_base", "digits_mlp", "digits_cnn", "jsc_s", "jsc_m", "jsc_l",
+                "vit_digits", "cancer_mlp"}
     assert expected <= set(names)
     assert names == sorted(names)
     assert len(MODELS) == len(names)
@@ -39,7 +40,7 @@ def test_list_models_contains_every_model_sorted():
 def test_list_models_pattern():
     assert list_models("deit_*") == ["deit_base", "deit_small", "deit_tiny"]
     assert list_models("jsc_?") == ["jsc_l", "jsc_m", "jsc_s"]
-    assert list_models("*digits*") == ["digits_cnn", "digits_mlp"]
+    assert list_models("*digits*") == ["digits_cnn", "digits_mlp", "vit_digits"]
     assert list_models("nothing*") == []
 
 
