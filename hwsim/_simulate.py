@@ -27,14 +27,13 @@ def _resolve_workload(model, prune, quant, example_args, example_kwargs, exclude
         given = [n for n, v in (("prune", prune), ("quant", quant), ("exclude", exclude),
                                 ("example_args", example_args), ("example_kwargs", example_kwargs)) if v]
         if given:
-            raise ValueError(f"{', '.join(given)} apply to models; a captured workload is already compressed")
+            raise ValueError(f"{', '.join(given)}: only for models; a captured workload is already compressed")
         if isinstance(model, Workload):
             return model
         if not Path(model).is_file():
             raise ValueError(f"workload file {str(model)!r} does not exist")
         return Workload.load(model)
-    from .frontend import capture
-    from .frontend._load import prepare_model
+    from .frontend import capture, prepare_model
 
     module, args, kwargs, name = prepare_model(model, prune=prune, quant=quant, example_args=example_args,
                                                example_kwargs=example_kwargs, exclude=exclude)
@@ -104,15 +103,25 @@ def simulate(model, arch=None, *, prune: str | None = None, quant: str | None = 
     if not isinstance(allow_unmapped, bool):
         raise TypeError(f"allow_unmapped must be True or False, not {allow_unmapped!r}")
     cfg = _resolve_arch(arch)
+    if arch is None and quant:  # a scheme no MAC can run fails before minutes of capture, not after
+        from .formats import parse_quant
+        from .mac import make_mac
+
+        kind, params = parse_quant(quant).default_mac()
+        try:
+            make_mac(kind, **params)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"quant {quant!r} needs a {kind} MAC, which cannot be built: {e}") from None
     workload = _resolve_workload(model, prune, quant, example_args, example_kwargs, exclude, allow_unmapped)
-    from .sim import compression_notes, compression_table, mac_for_workload
+    from .sim import activation_gemm_note, compression_notes, compression_table, mac_for_workload
 
     if arch is None:  # the default accelerator with the MAC the workload's formats need
         cfg, mac_note = mac_for_workload(workload, cfg)
     else:
+        from .sim import mac_text
+
         where = "the given config" if isinstance(arch, AcceleratorConfig) else str(arch)
-        mac_note = f"MAC {cfg.array.mac.kind} ({', '.join(f'{k}={v}' for k, v in cfg.array.mac.params.items())}) " \
-                   f"from {where}"
+        mac_note = f"MAC {mac_text(cfg.array.mac)} from {where}"
     notes = []
     unmapped = [op for op in workload if op.kind == "unmapped"]
     if unmapped and allow_unmapped:  # run what maps; say what does not
@@ -121,7 +130,10 @@ def simulate(model, arch=None, *, prune: str | None = None, quant: str | None = 
         notes.append(f"{len(unmapped)} unmapped ops ({', '.join(kinds[:5])}{', ...' if len(kinds) > 5 else ''}) "
                      "have no hardware mapping and are left out of every total")
     compression = pd.DataFrame(compression_table(workload, cfg))  # also checks every layer against the MAC
-    notes = compression_notes(compression.to_dict(orient="records"), cfg) + notes
+    notes = compression_notes(compression.to_dict(orient="records"), cfg, mac_chosen=arch is None) + notes
+    act_note = activation_gemm_note(workload, cfg)
+    if act_note:
+        notes.append(act_note)
     layers, totals, tables = _run(workload, cfg, progress)
     base = None
     if baseline == "dense":

@@ -216,7 +216,7 @@ def _cmd_capture(args: argparse.Namespace) -> None:
         raise UsageError(f"-o must name a .npz file, not {str(args.output)!r}")
     import torch
 
-    from .frontend._load import prepare_model
+    from .frontend import prepare_model
 
     torch.set_num_threads(1)
     model, example, kwargs, name = prepare_model(args.model, prune=args.prune, quant=args.quant,
@@ -365,7 +365,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_WARNED: set[str] = set()
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    if str(message) not in _WARNED:  # said once, however often a spec is parsed
+        _WARNED.add(str(message))
+        print(f"hwsim: warning: {message}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    import warnings
+
+    with warnings.catch_warnings():  # restores the warning display for an embedding caller (tests, notebooks)
+        warnings.showwarning = _one_line_warning  # a renamed spelling is one line, not a source location
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -3,8 +3,6 @@
 The public home of `hwsim.frontend.prune`; see its docstring for the options and the spec strings.
 """
 
-from .frontend._meta import PruneInfo, prune_info
-from .frontend._prune import prune
-from .frontend._spec import PRUNE_METHODS, PruneSpec, parse_prune
+from .frontend import PRUNE_METHODS, PruneInfo, PruneSpec, parse_prune, prune, prune_info
 
 __all__ = ["PRUNE_METHODS", "PruneInfo", "PruneSpec", "parse_prune", "prune", "prune_info"]

@@ -3,8 +3,6 @@
 The public home of `hwsim.frontend.quantize`; see its docstring for the schemes and the spec strings.
 """
 
-from .frontend._meta import QuantInfo, quant_info
-from .frontend._quant import ActQuant, quantize, requant
-from .frontend._spec import QUANT_SCHEMES, QuantSpec, parse_quant
+from .frontend import QUANT_SCHEMES, ActQuant, QuantInfo, QuantSpec, parse_quant, quant_info, quantize, requant
 
 __all__ = ["QUANT_SCHEMES", "ActQuant", "QuantInfo", "QuantSpec", "parse_quant", "quant_info", "quantize", "requant"]

@@ -195,3 +195,83 @@ def test_activation_quantized_model_captures_requant_and_gemm_outputs_match_torc
         got = outputs[op.name].double().numpy()
         # torch accumulates in float32: equal to float32 rounding of a K-term sum
         np.testing.assert_allclose(y + bias, got, rtol=0, atol=1e-5 * math.sqrt(op.k) * np.abs(got).max())
+
+
+def test_grouped_conv_blocks_save_engine_cycles():
+    torch.manual_seed(3)
+    model = nn.Sequential(nn.Conv2d(64, 128, 1, groups=2), nn.ReLU(), nn.Conv2d(128, 128, 1)).eval()
+    prune(model, "block:32x32:0.5")
+    quantize(model, "msq:4:0.5")
+    w = capture(model, (torch.randn(1, 64, 16, 16),))
+    grouped = w.gemms[0]
+    assert grouped.count == 2 and w.arrays[grouped.mask].shape == (2, 1, 2)  # (groups, K-blocks, N-blocks)
+    assert w.arrays[grouped.codes].shape == (2, 32, 64) and w.arrays[grouped.row_modes].shape == (2, 64)
+    # per group, the codes decode to that group's (K, N) weight
+    info = quant_info(model)["0.weight"]
+    main, alt = (parse_format(f) for f in (grouped.quant.w_format, grouped.quant.alt_format))
+    codes, modes = w.arrays[grouped.codes], w.arrays[grouped.row_modes]
+    values = np.where(modes[:, None, :] == 1, main.decode(codes), alt.decode(codes))
+    scale = info.scale.reshape(2, 1, 64)
+    np.testing.assert_array_equal((values * scale).astype(np.float32), w.arrays[grouped.weight])
+    r = hwsim.simulate(w, baseline="dense")
+    row = r.compression.set_index("layer").loc["0"]
+    assert row.density == 0.5 and row.engine_density == 0.5
+    assert r.baseline["speedup"] > 1.2 and not any("no cycles" in n for n in r.notes)
+
+
+def test_multihead_attention_with_activation_quantization_captures_and_simulates():
+    torch.manual_seed(4)
+
+    class Block(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(16, 32)
+            self.mha = nn.MultiheadAttention(32, 4, batch_first=True)
+            self.q, self.k = nn.Linear(32, 8), nn.Linear(32, 8)
+
+        def forward(self, x):
+            h = torch.relu(self.fc(x))
+            a, _ = self.mha(h, h, h, need_weights=False)
+            return self.q(a) + self.k(a)
+
+    model, x = Block().eval(), torch.randn(2, 5, 16)
+    quantize(model, "fixed:8", calib=x, act_bits=8)
+    assert quant_info(model)["mha.out_proj.weight"].act_format is None  # MHA applies it itself: weight-only
+    r = hwsim.simulate(model, example_args=(x,))
+    rows = r.compression.set_index("layer")
+    assert rows.loc["mha.in_proj"].act_format == "ufixed:8:8" and rows.loc["mha.out_proj"].act_format == ""
+    assert any("have unquantized inputs (e.g. mha.out_proj)" in n for n in r.notes)
+    # q and k read the same tensor in the same format: the hardware requantizes it once
+    assert (r.layers.op == "requant").sum() == 3
+
+
+def test_pad_blocks_compete_by_their_mean_so_density_meets_the_target():
+    torch.manual_seed(5)
+    model = nn.Sequential(nn.Linear(40, 64))  # K = 40: a 32-row block and a partial 8-row one
+    report = prune(model, "block:32x32:0.5:pad")
+    assert abs(report.density[0] - 0.5) <= 32 * 32 / (40 * 64)  # within one block of the target
+
+
+@pytest.mark.parametrize(("build", "match"), [
+    (lambda: nn.ModuleDict({"rnn": nn.LSTM(4, 8), "head": nn.Linear(8, 2)}), r"rnn\.weight_ih_l0 \(LSTM\)"),
+    (lambda: nn.Sequential(torch.nn.utils.parametrizations.weight_norm(nn.Linear(4, 4)), nn.Linear(4, 4)),
+     r"0\.weight \(ParametrizedLinear\)"),
+])
+def test_recurrent_and_parametrized_layers_are_errors_not_skipped(build, match):
+    with pytest.raises(ValueError, match=match + " has no GEMM mapping"):
+        prune(build(), "unstructured:0.5")
+
+
+def test_a_weight_tied_to_an_embedding_is_an_error():
+    class Tied(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.emb = nn.Embedding(50, 16)
+            self.head = nn.Linear(16, 50, bias=False)
+            self.head.weight = self.emb.weight
+
+        def forward(self, ids):
+            return self.head(self.emb(ids))
+
+    with pytest.raises(ValueError, match=r"head\.weight is tied to emb\.weight \(Embedding\)"):
+        quantize(Tied(), "fixed:8")

@@ -146,3 +146,32 @@ def test_narrower_codes_on_a_wider_mac_are_noted():
     assert any("narrower than the fixed MAC's ports" in n and "upper bound" in n for n in r.notes)
     exact = hwsim.simulate("digits_mlp", "configs/int8_32x32.yaml", quant="fixed:8")
     assert not any("narrower" in n for n in exact.notes)
+
+
+def test_mac_energy_itself_follows_the_mac(reports):
+    mac = {q: reports[q].totals["energy_by_component_j"]["mac"] for q in ("fixed:8", "sp2:4", "posit:4:1")}
+    assert mac["sp2:4"] < mac["posit:4:1"] < mac["fixed:8"]  # as the per-MAC gate-level energies order
+
+
+def test_a_scheme_no_mac_can_run_fails_before_capture(capsys):
+    assert main(["simulate", "digits_mlp", "--quant", "posit:17:1", "--out", "/nonexistent/never"]) == 2
+    assert "needs a posit_fixp MAC" in capsys.readouterr().err
+
+
+def test_the_old_spelling_warns_in_one_line(tmp_path, capsys):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")  # as a shell user runs it (the suite turns warnings into errors)
+        assert main(["simulate", "digits_mlp", "--quant", "posit-fixp:4:1:4", "--out", str(tmp_path)]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith("hwsim: warning: quantization scheme 'posit-fixp' is now spelled")
+
+
+def test_unsigned_activations_on_the_chosen_mac_get_no_false_note():
+    torch.manual_seed(1)
+    model = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10)).eval()
+    x = torch.rand(16, 64)
+    quantize(model, "sp2:4", calib=x, act_bits=8)
+    r = hwsim.simulate(model, example_args=(x[:1],))
+    assert not any("narrower" in n for n in r.notes)

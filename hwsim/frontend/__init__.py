@@ -7,13 +7,15 @@ here (and in hwsim.models).
 from __future__ import annotations
 
 from ._capture import capture
-from ._load import load_model
+from ._load import load_model, prepare_model
 from ._meta import PruneInfo, QuantInfo, prune_info, quant_info
 from ._prune import prune
 from ._quant import ActQuant, quantize, requant
-from ._spec import PruneSpec, QuantSpec, parse_prune, parse_quant
+from ._spec import PRUNE_METHODS, QUANT_SCHEMES, PruneSpec, QuantSpec, parse_prune, parse_quant
 
 __all__ = [
+    "PRUNE_METHODS",
+    "QUANT_SCHEMES",
     "ActQuant",
     "PruneInfo",
     "PruneSpec",
@@ -23,6 +25,7 @@ __all__ = [
     "load_model",
     "parse_prune",
     "parse_quant",
+    "prepare_model",
     "prune",
     "prune_info",
     "quant_info",

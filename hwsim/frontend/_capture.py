@@ -75,6 +75,7 @@ class _Builder:
         self.arrays: dict[str, np.ndarray] = {}
         self.unmapped: Counter = Counter()
         self.mapped: set[str] = set()  # parameters that became a GemmOp's weight
+        self.requants: set[tuple] = set()  # (input node, scale, frac, lo, hi) already requantized
 
     # --- helpers ------------------------------------------------------------------------------------
     def param_name(self, node) -> str | None:
@@ -97,20 +98,26 @@ class _Builder:
         info = self.prune.get(param)
         if info is not None:
             fields.update(density=float(info.density), prune=info.method, requested_density=float(info.requested))
-            if info.block_mask is not None and count == 1:
-                self.arrays[f"{layer}.mask"] = np.asarray(info.block_mask, bool)
+            if info.block_mask is not None:
+                bm = np.asarray(info.block_mask, bool)
+                if count > 1:  # groups side by side along N -> (groups, K-blocks, N-blocks per group)
+                    bm = bm.reshape(bm.shape[0], count, -1).transpose(1, 0, 2)
+                self.arrays[f"{layer}.mask"] = bm
                 fields.update(mask=f"{layer}.mask", block=tuple(int(b) for b in info.block))
         q = self.quant.get(param)
         if q is not None:
             fields["quant"] = LayerFormat(scheme=q.scheme, w_format=q.w_format, alt_format=q.alt_format,
                                           act_format=q.act_format, act_scale=q.act_scale)
-            if count == 1:
-                codes = np.asarray(q.codes) if q.transposed else _gemm_view(np.asarray(q.codes))
-                self.arrays[f"{layer}.codes"] = codes.astype(np.int64)
-                fields["codes"] = f"{layer}.codes"
-                if q.row_modes is not None:
-                    self.arrays[f"{layer}.modes"] = np.asarray(q.row_modes, np.int64)
-                    fields["row_modes"] = f"{layer}.modes"
+            codes = np.asarray(q.codes) if q.transposed else _gemm_view(np.asarray(q.codes))
+            modes = None if q.row_modes is None else np.asarray(q.row_modes, np.int64)
+            if count > 1:  # (K, groups * N) -> (groups, K, N), as the grouped weight
+                codes = codes.reshape(k, count, n).transpose(1, 0, 2)
+                modes = None if modes is None else modes.reshape(count, n)
+            self.arrays[f"{layer}.codes"] = codes.astype(np.int64)
+            fields["codes"] = f"{layer}.codes"
+            if modes is not None:
+                self.arrays[f"{layer}.modes"] = modes
+                fields["row_modes"] = f"{layer}.modes"
         self.ops.append(GemmOp(name=layer, target=str(node.target), role=role, m=m, k=k, n=n, count=count,
                                in_elements=in_elements, **fields))
 
@@ -212,6 +219,14 @@ class _Builder:
             name = _op_name(node.target)
             if name in handlers:
                 handlers[name](node)
+            elif name == "requant":
+                # one requantization per tensor and format: the consumers of one output (Q, K and V of a
+                # block) read the same codes, which the hardware produces once at that output
+                key = (node.args[0].name, *node.args[1:])
+                if key not in self.requants:
+                    self.requants.add(key)
+                    self.ops.append(VectorOp(name=self.name_for(node), target=str(node.target), op=name,
+                                             elements=_numel(node)))
             elif name in VECTOR_OPS:
                 self.ops.append(VectorOp(name=self.name_for(node), target=str(node.target), op=name,
                                          elements=_numel(node)))
@@ -259,7 +274,7 @@ def capture(model, args, kwargs=None, *, strict: bool = True, name: str | None =
     if strict and builder.unmapped:
         listing = ", ".join(f"{op} x{count}" for op, count in sorted(builder.unmapped.items()))
         raise ValueError(f"{len(builder.unmapped)} op types have no hardware mapping: {listing}; "
-                         "pass strict=False to keep them as unmapped entries")
+                         "pass strict=False (--allow-unmapped) to keep them as unmapped entries")
     meta = {"model": name or type(model).__name__,
             "inputs": [list(a.shape) for a in args if hasattr(a, "shape")]}
     return Workload(builder.ops, builder.arrays, meta)

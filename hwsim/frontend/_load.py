@@ -73,8 +73,8 @@ def prepare_model(model, *, prune=None, quant=None, example_args=None, example_k
         raise TypeError("model must be a Workload, a .npz or .py path, a registry name or a torch.nn.Module, "
                         f"not {type(model).__name__}")
     if exclude is not None:
-        exclude = [exclude] if isinstance(exclude, str) else list(exclude)
-        if not all(isinstance(p, str) and p for p in exclude):
+        exclude = [exclude] if isinstance(exclude, str) else exclude
+        if not isinstance(exclude, list | tuple) or not all(isinstance(p, str) and p for p in exclude):
             raise TypeError(f"exclude must be a pattern string or a list of them, not {exclude!r}")
         if not (prune_spec or quant_spec):
             raise ValueError("exclude applies to pruning and quantization; give prune or quant")

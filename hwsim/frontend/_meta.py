@@ -36,7 +36,7 @@ class PruneInfo:
 class QuantInfo:
     """How one weight was quantized: ``weight == decode(codes) * scale`` per output row, bit for bit.
 
-    ``w_format`` is the `hwsim.formats.parse_format` spec of ``codes``; for mixed schemes (msq, posit-fixp)
+    ``w_format`` is the `hwsim.formats.parse_format` spec of ``codes``; for mixed schemes (msq, posit+fixed)
     ``row_modes`` says per output row which of the two formats a row uses (1 = SP2 / posit, 0 = fixed) and
     ``alt_format`` is the other one. ``act_format``/``act_scale`` describe the fixed-point input activation.
     """

@@ -85,12 +85,16 @@ WEIGHT_LAYERS = (
 LAYER_TYPES = ", ".join(kind for kind, *_ in WEIGHT_LAYERS)
 # Layers that compute with a weight but have no mapping here: matched by a spec, they are an error, never
 # silently left dense (MultiheadAttention with kdim/vdim != embed_dim keeps separate q/k/v weights).
-UNSUPPORTED_LAYERS = (nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d, nn.Bilinear)
+UNSUPPORTED_LAYERS = (nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d, nn.Bilinear,
+                      nn.RNNBase)
 
 
 def _unsupported(mod: nn.Module) -> list[str]:
     if isinstance(mod, UNSUPPORTED_LAYERS):
         return [n for n, p in mod.named_parameters(recurse=False) if p.dim() > 1]
+    if any(test(mod) for _, test, _, _ in WEIGHT_LAYERS) and hasattr(mod, "parametrizations") \
+            and "weight" in mod.parametrizations:
+        return ["weight"]  # a computed weight (weight_norm, spectral_norm): no parameter holds what runs
     if isinstance(mod, nn.MultiheadAttention) and mod.in_proj_weight is None:
         return [n for n in ("q_proj_weight", "k_proj_weight", "v_proj_weight") if getattr(mod, n, None) is not None]
     return []
@@ -129,6 +133,10 @@ def select_targets(model: nn.Module, include: str | Sequence[str] | None, exclud
         return (inc is None or any(fnmatch.fnmatchcase(name, p) for p in inc)) and \
             not any(fnmatch.fnmatchcase(name, p) for p in exc)
 
+    owners: dict[int, list[tuple[str, nn.Module]]] = {}  # parameter -> every module holding it (tied weights)
+    for mod_name, mod in model.named_modules(remove_duplicate=False):
+        for pname, p in mod.named_parameters(recurse=False):
+            owners.setdefault(id(p), []).append((f"{mod_name}.{pname}" if mod_name else pname, mod))
     unmappable: list[str] = []
     for mod_name, mod in model.named_modules():
         for attr in _unsupported(mod):
@@ -147,6 +155,10 @@ def select_targets(model: nn.Module, include: str | Sequence[str] | None, exclud
             raise ValueError(f"layer {name} has a {weight.dim()}-D weight {tuple(weight.shape)}; only 1-D and 2-D "
                              "convolutions and 2-D GEMM weights map onto the engine; exclude it")
         seen.add(id(weight))
+        for other_name, other in owners.get(id(weight), ()):
+            if not any(test(other) for _, test, _, _ in WEIGHT_LAYERS):
+                raise ValueError(f"layer {name} is tied to {other_name} ({type(other).__name__}): pruning or "
+                                 f"quantizing it would change that too; exclude it (--exclude {name}) or untie them")
         groups = mod.groups if isinstance(mod, nn.Conv1d | nn.Conv2d) else 1
         targets.append(Target(name, mod, weight, groups, transposed))
     unused = [p for p in exc if not any(fnmatch.fnmatchcase(c, p) for c in candidates + unmappable)]
@@ -240,15 +252,17 @@ def _block_ids(t: Target, block: tuple[int, int]) -> tuple[np.ndarray, tuple[int
 def _block_saliency(rows: np.ndarray, grad: np.ndarray | None, ids: np.ndarray, nblocks: int,
                     saliency: str) -> np.ndarray:
     """Per-block saliency over each block's real elements (pad never adds zeros to a norm or a mean)."""
+    # Every saliency is a mean over the block's real elements (l1: mean |w|, l2: root mean square, taylor: mean
+    # |w * dL/dw|), so a partial edge block (:pad) competes on equal terms instead of always losing to full
+    # blocks; for full blocks this ranks exactly as the sum would.
     flat = ids.ravel()
+    count = np.maximum(np.bincount(flat, minlength=nblocks), 1)
     if saliency == "l1":
-        return np.bincount(flat, np.abs(rows).ravel(), nblocks)
+        return np.bincount(flat, np.abs(rows).ravel(), nblocks) / count
     if saliency == "l2":
-        return np.sqrt(np.bincount(flat, (rows**2).ravel(), nblocks))
-    # taylor (LPViT-style): mean |W * dL/dW| over the block, a first-order estimate of the loss change when
-    # the block is removed; the mean (not the sum) keeps partial edge blocks comparable.
-    count = np.bincount(flat, minlength=nblocks)
-    return np.bincount(flat, np.abs(rows * grad).ravel(), nblocks) / np.maximum(count, 1)
+        return np.sqrt(np.bincount(flat, (rows**2).ravel(), nblocks) / count)
+    # taylor (LPViT-style): a first-order estimate of the loss change when the block is removed
+    return np.bincount(flat, np.abs(rows * grad).ravel(), nblocks) / count
 
 
 def _top(scores: np.ndarray, keep: int) -> np.ndarray:
@@ -292,7 +306,8 @@ def prune(
 
     ``spec`` (string or `PruneSpec`, see `parse_prune`): ``block:BKxBN:D[:pad]`` keeps ``round(D * blocks)``
     (bk, bn) blocks of the GEMM view per layer (``scope="layer"``) or over all layers (``scope="global"``),
-    ranked by ``saliency`` ``"l1"``/``"l2"`` (block norm) or ``"taylor"`` (mean |W * grad|, needs
+    ranked by ``saliency`` ``"l1"``/``"l2"`` (mean |w| / root mean square over the block) or ``"taylor"``
+    (mean |W * grad|, needs
     ``data=(inputs, targets, loss_fn)``); ``nm:N:M`` keeps the N largest |w| of every M consecutive weights
     along K; ``unstructured:D`` keeps the ``round(D * count)`` largest |w| per layer or globally;
     ``channel:D`` keeps the ``round(D * out)`` output channels of largest L2 norm. With D > 0 every layer keeps

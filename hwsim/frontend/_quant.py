@@ -64,7 +64,11 @@ class ActQuant:
         self.lo, self.hi = float(fmt.int_min), float(fmt.int_max)
 
     def __call__(self, module: nn.Module, args: tuple) -> tuple:
-        return requant(args[0], self.scale, self.fmt.frac, self.lo, self.hi), *args[1:]
+        x = args[0]
+        q = requant(x, self.scale, self.fmt.frac, self.lo, self.hi)
+        # the same tensor passed again (MultiheadAttention's query is key is value) stays the same tensor, so
+        # the module keeps its self-attention path
+        return q, *(q if a is x else a for a in args[1:])
 
     def __repr__(self) -> str:
         return f"ActQuant({self.fmt.name}, scale={self.scale!r})"
@@ -130,9 +134,13 @@ def _calibrate(model: nn.Module, targets: Sequence[Target], calib, act_bits: int
             h.remove()
         for m, training in modes.items():
             m.train(training)
+    # nn.MultiheadAttention applies out_proj's weight through F.linear, never calling the module
+    functional = {id(m.out_proj) for m in model.modules() if isinstance(m, nn.MultiheadAttention)}
     out = {}
     for t in targets:
         amax, amin, seen = stats[t.name]
+        if not seen and id(t.module) in functional:
+            continue  # weight-only: its parent applies the weight itself, so no hook can see its input
         if not seen:
             raise ValueError(f"layer {t.name} never ran on the calibration input; exclude it or fix calib")
         if not np.isfinite(amax):
@@ -172,6 +180,8 @@ def quantize(
     through the model once and every quantized layer gets an `ActQuant` pre-hook: fixed point with
     ``act_bits`` bits, unsigned (``ufixed:B:B``) when its calibration input was non-negative, else
     ``fixed:B:B-1``, scale max|x| / largest level. Re-quantizing a layer replaces its record and its hook.
+    A layer whose weight its parent applies itself (MultiheadAttention's out_proj) has no input to hook: its
+    weights are quantized, its input is not (``act_format`` None; the simulation report says so).
 
     Returns one row per layer: layer, shape, scheme, w_format, alt_format, rows, w_rows (rows in w_format),
     alt_rows (rows in alt_format), mse (mean squared weight change), act_format, act_scale.

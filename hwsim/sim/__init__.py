@@ -2,7 +2,15 @@
 memory schedule, vector unit), reporting what each op did as `ActionCounts` for the cost model."""
 
 from ._actions import ACTIONS, ActionCounts, check_action
-from ._datapath import LayerDatapath, compression_notes, compression_table, layer_datapath, mac_for_workload
+from ._datapath import (
+    LayerDatapath,
+    activation_gemm_note,
+    compression_notes,
+    compression_table,
+    layer_datapath,
+    mac_for_workload,
+    mac_text,
+)
 from ._gemm import GemmTiming, dense_cycles, gemm_outputs, gemm_timing, random_block_mask, tile_schedule
 from ._model import MemoryTraffic, OpResult, OpWork, op_work, schedule_memory, simulate_workload
 from ._scalesim import DATAFLOWS, ScaleSimCycles, scalesim_cycles
@@ -17,6 +25,7 @@ __all__ = [
     "OpResult",
     "OpWork",
     "ScaleSimCycles",
+    "activation_gemm_note",
     "check_action",
     "compression_notes",
     "compression_table",
@@ -25,6 +34,7 @@ __all__ = [
     "gemm_timing",
     "layer_datapath",
     "mac_for_workload",
+    "mac_text",
     "op_work",
     "random_block_mask",
     "scalesim_cycles",

@@ -13,6 +13,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..arch import AcceleratorConfig, MacConfig
 from ..mac import act_fits, act_port_bits, make_mac, weight_mode
 from ..workload import GemmOp, Workload
@@ -36,7 +38,8 @@ class LayerDatapath:
         return self.scheme is None
 
 
-def _mac_text(mac: MacConfig) -> str:
+def mac_text(mac: MacConfig) -> str:
+    """``kind (param=value, ...)``: a MAC as the notes and errors name it."""
     return f"{mac.kind} ({', '.join(f'{k}={v}' for k, v in mac.params.items())})"
 
 
@@ -53,7 +56,7 @@ def layer_datapath(op: GemmOp, cfg: AcceleratorConfig) -> LayerDatapath:
         mode = weight_mode(unit, fmt)
         if mode is None:
             raise ValueError(f"layer {op.name}: {fmt.name} weights ({q.scheme}) cannot run on the "
-                             f"{_mac_text(cfg.array.mac)} MAC; choose an accelerator whose MAC runs {q.scheme} "
+                             f"{mac_text(cfg.array.mac)} MAC; choose an accelerator whose MAC runs {q.scheme} "
                              "(or leave out --arch to get one)")
         modes.append(mode)
     x_bits = unit.x_bits
@@ -61,7 +64,7 @@ def layer_datapath(op: GemmOp, cfg: AcceleratorConfig) -> LayerDatapath:
     if act is not None:
         if not act_fits(unit, act):
             raise ValueError(f"layer {op.name}: {act.name} activations need a {act_port_bits(act)}-bit fixed-point "
-                             f"activation port; the {_mac_text(cfg.array.mac)} MAC takes {unit.x_format.name}")
+                             f"activation port; the {mac_text(cfg.array.mac)} MAC takes {unit.x_format.name}")
         x_bits = act.bits
     return LayerDatapath(op.name, q.scheme, q.w_bits, x_bits, x_bits, tuple(sorted(set(modes))), q.act_format)
 
@@ -71,7 +74,7 @@ def mac_for_workload(workload: Workload, cfg: AcceleratorConfig) -> tuple[Accele
     and a one-line account of the choice."""
     quantized = [op for op in workload.gemms if op.quant is not None]
     if not quantized:
-        return cfg, f"MAC {_mac_text(cfg.array.mac)}: the workload is not quantized, so it runs at the MAC's widths"
+        return cfg, f"MAC {mac_text(cfg.array.mac)}: the workload is not quantized, so it runs at the MAC's widths"
     schemes = sorted({op.quant.scheme for op in quantized})
     if len(schemes) > 1:
         raise ValueError(f"the workload's layers use several quantization schemes ({', '.join(schemes)}); "
@@ -85,7 +88,7 @@ def mac_for_workload(workload: Workload, cfg: AcceleratorConfig) -> tuple[Accele
     new = dataclasses.replace(cfg, array=dataclasses.replace(cfg.array, mac=mac))
     why = "activations not quantized: the default x_bits" if not acts else \
         f"x_bits {x_bits} holds every layer's {', '.join(sorted({a.name for a in acts}))} activation codes"
-    return new, f"MAC {_mac_text(mac)} chosen for {spec} ({why})"
+    return new, f"MAC {mac_text(mac)} chosen for {spec} ({why})"
 
 
 def compression_table(workload: Workload, cfg: AcceleratorConfig) -> list[dict]:
@@ -110,9 +113,18 @@ def compression_table(workload: Workload, cfg: AcceleratorConfig) -> list[dict]:
             "density": round(op.density, 6), "engine_density": round(stored, 6),
             "format": d.scheme or f"unquantized: the MAC's {arr.mac.kind} widths",
             "w_bits": d.w_bits, "act_format": d.act_format or "", "x_bits": d.x_bits, "mac": arr.mac.kind,
-            "modes": ",".join(map(str, d.modes)),
+            "modes": ",".join(map(str, _modes_used(op, workload, d, arr.mac.unit))),
         })
     return rows
+
+
+def _modes_used(op: GemmOp, workload: Workload, d: LayerDatapath, unit) -> tuple[int, ...]:
+    """The MAC modes the layer's rows really use (a mixed scheme may put every row in one format)."""
+    if op.row_modes is None:
+        return d.modes
+    fmts = op.quant.weight_formats  # row mode (1: first format, 0: alternative) -> format
+    present = np.unique(workload.arrays[op.row_modes])
+    return tuple(sorted({weight_mode(unit, fmts[int(m)]) for m in present}))
 
 
 def _act_port_bits_of(row: dict, unit) -> int:
@@ -124,9 +136,10 @@ def _act_port_bits_of(row: dict, unit) -> int:
     return act_port_bits(parse_format(row["act_format"]))
 
 
-def compression_notes(rows: list[dict], cfg: AcceleratorConfig) -> list[str]:
+def compression_notes(rows: list[dict], cfg: AcceleratorConfig, *, mac_chosen: bool = False) -> list[str]:
     """One line per thing a reader of the totals must know: pruning that saves no cycles on this engine,
-    layers running unquantized at the MAC's widths."""
+    layers running unquantized at the MAC's widths, codes narrower than a given MAC's ports (``mac_chosen``: the
+    MAC was chosen for these layers by `mac_for_workload`, so it is already the narrowest that runs them all)."""
     notes = []
     no_cycles = [r for r in rows if r["density"] < 1 and r["engine_density"] >= 1]
     if no_cycles:
@@ -136,12 +149,27 @@ def compression_notes(rows: list[dict], cfg: AcceleratorConfig) -> list[str]:
                      f"(e.g. {no_cycles[0]['layer']}: density {no_cycles[0]['density']:.3f}, every tile-block "
                      "stored)")
     unit = cfg.array.mac.unit
-    narrow = [r for r in rows if not r["format"].startswith("unquantized")
-              and (r["w_bits"] < unit.w_bits or r["x_bits"] < _act_port_bits_of(r, unit))]
+    narrow = [] if mac_chosen else [r for r in rows if not r["format"].startswith("unquantized")
+              and (r["w_bits"] < unit.w_bits or _act_port_bits_of(r, unit) < unit.x_bits)]
     if narrow:
         notes.append(f"{len(narrow)} layers (e.g. {narrow[0]['layer']}: {narrow[0]['format']}) use codes narrower "
                      f"than the {cfg.array.mac.kind} MAC's ports; their MAC energy is the MAC's full-width "
                      "characterisation (an upper bound): leave out --arch for a MAC at the format's widths")
+    more = [r for r in rows if r["requested_density"] is not None and r["prune"]
+            and r["density"] > r["requested_density"] + 0.05]
+    if more:
+        notes.append(f"{len(more)} layers keep more than the density asked for (e.g. {more[0]['layer']}: "
+                     f"{more[0]['density']:.3f} for {more[0]['requested_density']:g}): a layer keeps at least one "
+                     "block, and partial edge blocks count whole")
+    empty = [r for r in rows if r["prune"] and r["density"] == 0]
+    if empty:
+        notes.append(f"{len(empty)} layers have every weight pruned (e.g. {empty[0]['layer']}): they still stream "
+                     "their activations")
+    quantized = [r for r in rows if not r["format"].startswith("unquantized")]
+    raw_inputs = [r for r in quantized if not r["act_format"]]
+    if raw_inputs and len(raw_inputs) < len(quantized):
+        notes.append(f"{len(raw_inputs)} of {len(quantized)} quantized layers have unquantized inputs (e.g. "
+                     f"{raw_inputs[0]['layer']}); they stream activations at the MAC's {unit.x_bits} bits")
     native = [r for r in rows if r["format"].startswith("unquantized")]
     if native and len(native) < len(rows):
         notes.append(f"{len(native)} of {len(rows)} weight layers are not quantized (e.g. {native[0]['layer']}); "
@@ -150,3 +178,17 @@ def compression_notes(rows: list[dict], cfg: AcceleratorConfig) -> list[str]:
         notes.append(f"the model is not quantized: every layer runs at the {cfg.array.mac.kind} MAC's own widths "
                      "(w_bits, x_bits), as if already in its format")
     return notes
+
+
+def activation_gemm_note(workload: Workload, cfg: AcceleratorConfig) -> str | None:
+    """A note when activation x activation GEMMs (attention's QK^T and AV) run on a MAC whose weight port does
+    not read fixed-point codes: they are priced on that MAC as if it did, which the RTL cannot do."""
+    from ..formats import Fixed
+
+    unit = cfg.array.mac.unit
+    acts = [op for op in workload.gemms if op.weight is None]
+    if not acts or weight_mode(unit, Fixed(unit.x_bits, 0)) is not None:
+        return None
+    return (f"{len(acts)} activation x activation GEMMs (e.g. {acts[0].name}) run on the {cfg.array.mac.kind} "
+            f"MAC, whose weight port reads {unit.w_format.name} codes, not fixed-point activations: they are "
+            "timed and priced as if it took them (an approximation)")

@@ -137,9 +137,11 @@ def _hardware_block_mask(op: GemmOp, workload: Workload, shape: GemmShape, block
     mask = workload.arrays[op.mask]
     # Interval overlap at block level (no element-level expansion): engine K-block i covers rows
     # [i*block_k, (i+1)*block_k), pruning block-row r covers [r*bk, (r+1)*bk) clipped to K; likewise columns.
-    rows = _overlap(shape.k_blocks, block_k, mask.shape[0], bk, op.k)
-    cols_ = _overlap(shape.n_tiles, cols, mask.shape[1], bn, op.n)
-    return (rows.astype(np.int64) @ mask.astype(np.int64) @ cols_.T.astype(np.int64)) > 0
+    # a grouped convolution's mask is (groups, kb, nb): each group is its own GEMM with its own blocks
+    rows = _overlap(shape.k_blocks, block_k, mask.shape[-2], bk, op.k)
+    cols_ = _overlap(shape.n_tiles, cols, mask.shape[-1], bn, op.n)
+    return np.einsum("ik,...kl,jl->...ij", rows.astype(np.int64), mask.astype(np.int64),
+                     cols_.astype(np.int64)) > 0
 
 
 def _overlap(n_engine: int, engine_size: int, n_prune: int, prune_size: int, extent: int) -> np.ndarray:
@@ -157,8 +159,18 @@ def _gemm(op: GemmOp, workload: Workload, cfg: AcceleratorConfig) -> OpWork:
     shape = GemmShape.of(engine, op.m, op.k, op.n)
     structured = op.mask is not None
     mask = _hardware_block_mask(op, workload, shape, arr.block_k, arr.cols) if structured else None
-    timing = gemm_timing(engine, op.m, op.k, op.n, mask)
-    compute = timing.cycles * op.count
+    if mask is not None and mask.ndim == 3:  # grouped: every group timed with its own blocks, one after another
+        timings = [gemm_timing(engine, op.m, op.k, op.n, g) for g in mask]
+        compute = sum(t.cycles for t in timings)
+        stored_blocks = sum(int(t.tile_blocks.sum()) for t in timings)
+        tokens = sum(int(t.tile_tokens.sum()) for t in timings)
+        per_group = 1  # the sums above already cover every group
+    else:
+        timing = gemm_timing(engine, op.m, op.k, op.n, mask)
+        compute = timing.cycles * op.count
+        stored_blocks = int(timing.tile_blocks.sum())  # per tile column, summed
+        tokens = int(timing.tile_tokens.sum())
+        per_group = op.count
     kp = shape.k_blocks * arr.block_k
     w_bits, x_bits, out_bits = _widths(op, cfg)
 
@@ -175,13 +187,11 @@ def _gemm(op: GemmOp, workload: Workload, cfg: AcceleratorConfig) -> OpWork:
                              f"{bytes_needed / 1024:.2f} KB of {buffer}"
                              f"{' (double-buffered)' if copies == 2 else ''}, which has {have[buffer]:g} KB")
 
-    stored_blocks = int(timing.tile_blocks.sum())  # per tile column, summed
-    tokens = int(timing.tile_tokens.sum())
     width = mem.sram_width_bits
     x_bytes = op.input_elements * x_bits / 8
     y_bytes = op.m * op.n * out_bits / 8 * op.count
-    w_stream_reads = shape.m_tiles * tokens * arr.cols * w_bits / width * op.count
-    act_reads = shape.m_tiles * tokens * arr.rows * x_bits / width * op.count
+    w_stream_reads = shape.m_tiles * tokens * arr.cols * w_bits / width * per_group
+    act_reads = shape.m_tiles * tokens * arr.rows * x_bits / width * per_group
     counts = {
         ("pe_array", "mac"): op.kept_macs,
         ("out_sram", "write"): shape.m_tiles * shape.n_tiles * arr.rows * arr.cols * out_bits / width * op.count,
@@ -194,9 +204,9 @@ def _gemm(op: GemmOp, workload: Workload, cfg: AcceleratorConfig) -> OpWork:
             counts["dram", "read_bytes"] = second
             counts["act_sram", "write"] = second * 8 / width
     else:
-        w_bytes = stored_blocks * arr.block_k * arr.cols * w_bits / 8 * op.count
+        w_bytes = stored_blocks * arr.block_k * arr.cols * w_bits / 8 * per_group
         if structured:
-            w_bytes += (stored_blocks * INDEX_BYTES_PER_BLOCK + (shape.n_tiles + 1) * PTR_BYTES) * op.count
+            w_bytes += stored_blocks * INDEX_BYTES_PER_BLOCK * per_group + (shape.n_tiles + 1) * PTR_BYTES * op.count
         counts["act_sram", "read"] = act_reads
         counts["weight_sram", "read"] = w_stream_reads
         counts["weight_sram", "write"] = w_bytes * 8 / width  # filled from DRAM
