@@ -306,6 +306,19 @@ def test_include_exclude_and_model_default_patterns():
     assert list(df["layer"]) == ["blocks.0.attn.qkv.weight", "blocks.1.attn.qkv.weight"]
 
 
+def test_prune_spec_checks_itself():
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        PruneSpec("unstructured", 1.5)
+    with pytest.raises(ValueError, match="unknown prune method"):
+        PruneSpec("magic", 0.5)
+    with pytest.raises(ValueError, match="block shape"):
+        PruneSpec("block", 0.5)
+    with pytest.raises(ValueError, match="takes no N or M"):
+        PruneSpec("unstructured", 0.5, n=2, m=4)
+    assert PruneSpec("nm", 0.9, n=2, m=4).density == 0.5  # derived from N:M, never contradicting it
+    assert str(PruneSpec("block", 0.5, (32, 16), pad=True)) == "block:32x16:0.5:pad"
+
+
 def test_spec_object_and_report_columns():
     model = _mlp()
     df = prune(model, PruneSpec("unstructured", 0.5))
@@ -318,8 +331,6 @@ def test_spec_object_and_report_columns():
     [
         ({"spec": "prune:0.5"}, "unknown prune method"),
         ({"spec": "unstructured:1.5"}, r"\[0, 1\]"),
-        ({"spec": PruneSpec("unstructured", 1.5)}, r"\[0, 1\]"),
-        ({"spec": PruneSpec("magic", 0.5)}, "unknown prune method"),
         ({"spec": "unstructured:0.5", "include": "nothing.*"}, "no GEMM weight .* matched"),
         ({"spec": "unstructured:0.5", "scope": "model"}, "scope"),
         ({"spec": "nm:2:4", "scope": "global"}, "global"),

@@ -18,12 +18,39 @@ PRUNE_METHODS = ("block", "nm", "unstructured", "channel")
 
 @dataclass(frozen=True, slots=True)
 class PruneSpec:
+    """A validated prune spec (checked at construction, so an invalid one never exists); ``str()`` is canonical.
+
+    ``nm`` derives its density from N and M; the other fields a method does not take must be left unset.
+    """
+
     method: str
     density: float  # fraction of weights kept (N/M for nm)
     block: tuple[int, int] | None = None
     pad: bool = False  # block: allow partial edge blocks when the block shape does not divide the weight
     n: int | None = None
     m: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.method not in PRUNE_METHODS:
+            raise ValueError(f"unknown prune method {self.method!r}; choose from {', '.join(PRUNE_METHODS)}")
+        if self.method == "nm":
+            n, m = self.n, self.m
+            if not all(isinstance(v, int) and not isinstance(v, bool) for v in (n, m)) or m < 1 or not 0 <= n <= m:
+                raise ValueError(f"N:M pruning needs integers 0 <= N <= M and M >= 1, not N={n!r}, M={m!r}")
+            object.__setattr__(self, "density", n / m)
+        elif self.n is not None or self.m is not None:
+            raise ValueError(f"{self.method} pruning takes no N or M")
+        d = self.density
+        if isinstance(d, bool) or not isinstance(d, int | float) or not 0.0 <= d <= 1.0:  # also NaN
+            raise ValueError(f"density must lie in [0, 1], not {d!r}")
+        object.__setattr__(self, "density", float(d))
+        if self.method == "block":
+            b = self.block
+            if not (isinstance(b, tuple | list) and len(b) == 2 and all(isinstance(v, int) and v >= 1 for v in b)):
+                raise ValueError(f"block pruning needs a block shape (bk, bn) of integers >= 1, not {b!r}")
+            object.__setattr__(self, "block", (int(b[0]), int(b[1])))
+        elif self.block is not None or self.pad:
+            raise ValueError(f"{self.method} pruning takes no block shape or pad")
 
     def __str__(self) -> str:
         if self.method == "block":
