@@ -140,8 +140,7 @@ def _hardware_block_mask(op: GemmOp, workload: Workload, shape: GemmShape, block
     # a grouped convolution's mask is (groups, kb, nb): each group is its own GEMM with its own blocks
     rows = _overlap(shape.k_blocks, block_k, mask.shape[-2], bk, op.k)
     cols_ = _overlap(shape.n_tiles, cols, mask.shape[-1], bn, op.n)
-    return np.einsum("ik,...kl,jl->...ij", rows.astype(np.int64), mask.astype(np.int64),
-                     cols_.astype(np.int64)) > 0
+    return (rows.astype(np.int64) @ mask.astype(np.int64) @ cols_.T.astype(np.int64)) > 0  # matmul broadcasts
 
 
 def _overlap(n_engine: int, engine_size: int, n_prune: int, prune_size: int, extent: int) -> np.ndarray:
