@@ -12,7 +12,7 @@ from ._posit import Posit, PositFields, round_scaled_int
 from ._registry import Registry
 from ._schemes import QUANT_SCHEMES, SCHEMES, QuantSpec, SchemeKind, fixed_weights, parse_quant
 from ._sp2 import SP2, SP2Terms
-from ._spec import FORMAT_KINDS, FORMATS, FormatKind, format_spec, parse_format
+from ._spec import FORMAT_KINDS, FORMATS, FormatKind, format_spec, parse_format, spec_number
 
 __all__ = [
     "FORMATS",
@@ -36,4 +36,5 @@ __all__ = [
     "parse_format",
     "parse_quant",
     "round_scaled_int",
+    "spec_number",
 ]

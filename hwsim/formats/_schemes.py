@@ -27,7 +27,7 @@ from ._fixed import Fixed
 from ._posit import Posit
 from ._registry import Registry
 from ._sp2 import SP2
-from ._spec import format_spec
+from ._spec import format_spec, spec_number
 
 
 def fixed_weights(bits) -> Fixed:
@@ -157,17 +157,6 @@ class QuantSpec:
         return ":".join([self.scheme, *values])
 
 
-def _number(text: str, what: str, spec: str, typ: str):
-    try:
-        value = int(text) if typ == "int" else float(text)
-    except ValueError:
-        raise ValueError(f"{what} must be {'an integer' if typ == 'int' else 'a number'} in {spec!r}, "
-                         f"not {text!r}") from None
-    if typ == "fraction" and not 0.0 <= value <= 1.0:  # also NaN
-        raise ValueError(f"{what} must lie in [0, 1] in {spec!r}, not {value:g}")
-    return value
-
-
 def parse_quant(spec: str) -> QuantSpec:
     """Parse a quantization spec, e.g. ``msq:4:0.5`` or ``posit+fixed:4:1:4``."""
     if not isinstance(spec, str):
@@ -181,7 +170,7 @@ def parse_quant(spec: str) -> QuantSpec:
     lo, hi = len(kind.params) - len(kind.defaults), len(kind.params)
     if not lo <= len(p) <= hi:
         raise ValueError(f"{scheme} takes {kind.usage}, not {spec!r}")
-    values = {name: _number(text, name, spec, typ) for (name, typ), text in zip(kind.params, p, strict=False)}
+    values = {name: spec_number(text, name, spec, typ) for (name, typ), text in zip(kind.params, p, strict=False)}
     try:
         return QuantSpec(scheme, **values)
     except (TypeError, ValueError) as e:

@@ -33,6 +33,17 @@ FORMATS.register("posit", FormatKind(lambda n, es=2: Posit(n, es), ("n", "es"), 
 FORMAT_KINDS = FORMATS.names()
 
 
+def spec_number(text: str, what: str, spec: str, typ: str = "int"):
+    """One number of a spec string, an integer for ``typ="int"``, else a float; ValueError naming the field and
+    the spec. Every spec parser (formats, quantization, pruning) reads its numbers here; ranges are checked by
+    the objects the numbers build (`QuantSpec`, `PruneSpec`, the formats)."""
+    try:
+        return int(text) if typ == "int" else float(text)
+    except ValueError:
+        raise ValueError(f"{what} must be {'an integer' if typ == 'int' else 'a number'}, not {text!r} "
+                         f"(in {spec!r})") from None
+
+
 def parse_format(spec: str) -> NumberFormat:
     """Build a format from a spec string, e.g. ``posit:8:2`` or ``sp2:4``.
 
@@ -49,13 +60,7 @@ def parse_format(spec: str) -> NumberFormat:
     if not entry.required <= len(params) <= len(entry.params):
         raise ValueError(f"format {spec!r}: {kind} takes {':'.join(entry.params)} "
                          f"({entry.required} to {len(entry.params)} numbers)")
-    values = []
-    for name, text in zip(entry.params, params, strict=False):
-        try:
-            values.append(int(text))
-        except ValueError:
-            raise ValueError(f"format {spec!r}: {name} must be an integer, not {text!r}") from None
-    return entry.make(*values)
+    return entry.make(*(spec_number(text, name, spec) for name, text in zip(entry.params, params, strict=False)))
 
 
 def format_spec(fmt: NumberFormat) -> str:

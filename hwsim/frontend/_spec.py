@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hwsim.formats import QUANT_SCHEMES, QuantSpec, parse_quant
+from hwsim.formats import QUANT_SCHEMES, QuantSpec, parse_quant, spec_number
 
 __all__ = ["PRUNE_METHODS", "QUANT_SCHEMES", "PruneSpec", "QuantSpec", "parse_prune", "parse_quant"]
 
@@ -60,20 +60,6 @@ class PruneSpec:
         return f"{self.method}:{self.density:g}"
 
 
-def _num(text: str, what: str, spec: str, kind=float):
-    try:
-        return kind(text)
-    except ValueError:
-        raise ValueError(f"{what} must be a number in {spec!r}, not {text!r}") from None
-
-
-def _fraction(text: str, what: str, spec: str) -> float:
-    v = _num(text, what, spec)
-    if not 0.0 <= v <= 1.0:
-        raise ValueError(f"{what} must lie in [0, 1] in {spec!r}, not {v:g}")
-    return v
-
-
 def parse_prune(spec: str) -> PruneSpec:
     """Parse a prune spec, e.g. ``block:32x32:0.5``."""
     if not isinstance(spec, str):
@@ -81,23 +67,24 @@ def parse_prune(spec: str) -> PruneSpec:
     method, *p = spec.strip().lower().split(":")
     if method not in PRUNE_METHODS:
         raise ValueError(f"unknown prune method {method!r} in {spec!r}; choose from {', '.join(PRUNE_METHODS)}")
+    fields: dict = {}
     if method == "block":
         if len(p) not in (2, 3) or (len(p) == 3 and p[2] != "pad"):
             raise ValueError(f"block pruning takes block:BKxBN:DENSITY[:pad], not {spec!r}")
         bk, sep, bn = p[0].partition("x")
         if not sep:
             raise ValueError(f"block shape must look like 32x32 in {spec!r}, not {p[0]!r}")
-        block = (_num(bk, "block rows", spec, int), _num(bn, "block columns", spec, int))
-        if min(block) < 1:
-            raise ValueError(f"block sides must be >= 1 in {spec!r}")
-        return PruneSpec("block", _fraction(p[1], "density", spec), block, pad=len(p) == 3)
-    if method == "nm":
+        fields.update(block=(spec_number(bk, "block rows", spec), spec_number(bn, "block columns", spec)),
+                      density=spec_number(p[1], "density", spec, "float"), pad=len(p) == 3)
+    elif method == "nm":
         if len(p) != 2:
             raise ValueError(f"N:M pruning takes nm:N:M, not {spec!r}")
-        n, m = _num(p[0], "N", spec, int), _num(p[1], "M", spec, int)
-        if not 0 <= n <= m or m < 1:
-            raise ValueError(f"N:M needs 0 <= N <= M and M >= 1 in {spec!r}")
-        return PruneSpec("nm", n / m, n=n, m=m)
-    if len(p) != 1:
-        raise ValueError(f"{method} pruning takes {method}:DENSITY, not {spec!r}")
-    return PruneSpec(method, _fraction(p[0], "density", spec))
+        fields.update(n=spec_number(p[0], "N", spec), m=spec_number(p[1], "M", spec), density=0.0)
+    else:
+        if len(p) != 1:
+            raise ValueError(f"{method} pruning takes {method}:DENSITY, not {spec!r}")
+        fields["density"] = spec_number(p[0], "density", spec, "float")
+    try:
+        return PruneSpec(method, **fields)  # the range checks live in PruneSpec, once
+    except ValueError as e:
+        raise ValueError(f"prune {spec!r}: {e}") from None
