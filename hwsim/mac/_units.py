@@ -304,11 +304,9 @@ class MSQMac(MacUnit):
         return self.x_bits + self.acc_frac_bits + 1
 
     def weight_ints(self, w, mode=None) -> np.ndarray:
-        if mode is None:
-            raise ValueError("the msq MAC needs mode (1: SP2 row, 0: fixed-point row)")
-        w, mode = np.broadcast_arrays(as_code_array(w, self.w_bits, "w"), np.asarray(mode))
-        if not np.isin(mode, (0, 1)).all():
-            raise ValueError("mode must be 0 (fixed) or 1 (SP2)")
+        w = as_code_array(w, self.w_bits, "w")
+        mode = _check_mode(self.kind, mode, np.broadcast_shapes(w.shape, np.shape(mode)),
+                           "1: SP2 row, 0: fixed-point row")
         sp2 = _sp2_ints(self.w_format, w, self.acc_frac_bits)
         fixed = _signed_int(w, self.w_bits, np.dtype(np.int64)) << (self.acc_frac_bits - (self.w_bits - 1))
         return np.where(mode == 1, sp2, fixed)
