@@ -110,8 +110,7 @@ def gemm_outputs(cfg: EngineConfig, x_codes, w_codes, mask=None, modes=None, bia
         if dt.kind == "O":
             acc = wrap(xi.astype(object) @ np.asarray(wi, dtype=object), unit.acc_bits)
         else:
-            with np.errstate(over="ignore"):  # int64 matmul wraps modulo 2**64; 2**acc_bits divides that
-                acc = wrap(xi.astype(np.int64) @ np.asarray(wi, dtype=np.int64), unit.acc_bits)
+            acc = wrap(_int_matmul(np.asarray(xi, dtype=np.int64), np.asarray(wi, dtype=np.int64)), unit.acc_bits)
     else:
         products = xi[:, :, None].astype(dt) * np.asarray(wi, dtype=dt)[None, :, :]
         acc = dot_saturate(np.moveaxis(products, 1, 2), unit.acc_bits)
@@ -120,6 +119,22 @@ def gemm_outputs(cfg: EngineConfig, x_codes, w_codes, mask=None, modes=None, bia
         total = acc.astype(object) + b.astype(object) if dt.kind == "O" else acc + b
         acc = wrap(total, unit.acc_bits) if unit.overflow == "wrap" else saturate(total, unit.acc_bits)
     return acc
+
+
+def _int_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` of int64 matrices, exactly modulo 2**64.
+
+    When no partial sum can reach 2**53 (max|a| * max|b| * K < 2**53) the product runs as a float64 BLAS
+    matmul, which is then exact whatever the summation order (every partial sum is an integer float64 holds),
+    and tens of times faster than numpy's integer matmul; otherwise int64 (wrapping modulo 2**64, which
+    2**acc_bits divides).
+    """
+    k = a.shape[1]
+    bound = (int(np.abs(a).max(initial=0)) * int(np.abs(b).max(initial=0))) * k
+    if bound < 1 << 53:
+        return (a.astype(np.float64) @ b.astype(np.float64)).astype(np.int64)
+    with np.errstate(over="ignore"):
+        return a @ b
 
 
 def random_block_mask(k_blocks: int, n_blocks: int, density: float, rng: np.random.Generator | int = 0
