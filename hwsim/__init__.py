@@ -1,10 +1,11 @@
 """hwsim: cycle-level accelerator simulator and cost model for pruned and quantized neural networks.
 
-``hwsim.simulate(model_or_workload, arch, ...)`` is the main entry point; the layers underneath are
+``hwsim.simulate(model_or_workload, arch, ...)`` is the main entry point and ``hwsim.evaluate(model, ...)`` its
+accuracy beside it; the layers underneath are
 `hwsim.formats`, `hwsim.mac`, `hwsim.arch`, `hwsim.sim`, `hwsim.cost`, `hwsim.frontend` and `hwsim.report`.
 """
 
-__all__ = ["simulate"]
+__all__ = ["evaluate", "simulate"]
 
 
 def __getattr__(name: str):
@@ -13,4 +14,8 @@ def __getattr__(name: str):
         from ._simulate import simulate
 
         return simulate
+    if name == "evaluate":
+        from ._evaluate import evaluate
+
+        return evaluate
     raise AttributeError(f"module 'hwsim' has no attribute {name!r}")

@@ -22,22 +22,33 @@ def _resolve_arch(arch) -> AcceleratorConfig:
     raise TypeError(f"arch must be an AcceleratorConfig or a YAML path, not {type(arch).__name__}")
 
 
-def _resolve_workload(model, prune, quant, example_args, example_kwargs, exclude, allow_unmapped) -> Workload:
+def _resolve_workload(model, prune, quant, example_args, example_kwargs, exclude, allow_unmapped, act_bits=None,
+                      finetune=None, evaluate=False, baseline=None):
+    """(workload, accuracy dict or None)."""
     if isinstance(model, Workload) or (isinstance(model, str | os.PathLike) and str(model).endswith(".npz")):
         given = [n for n, v in (("prune", prune), ("quant", quant), ("exclude", exclude),
-                                ("example_args", example_args), ("example_kwargs", example_kwargs)) if v]
+                                ("example_args", example_args), ("example_kwargs", example_kwargs),
+                                ("act_bits", act_bits), ("finetune", finetune)) if v]
         if given:
             raise ValueError(f"{', '.join(given)}: only for models; a captured workload is already compressed")
+        if evaluate:
+            raise ValueError("evaluate needs the model: a captured workload has no weights to run on data")
         if isinstance(model, Workload):
-            return model
+            return model, None
         if not Path(model).is_file():
             raise ValueError(f"workload file {str(model)!r} does not exist")
-        return Workload.load(model)
+        return Workload.load(model), None
     from .frontend import capture, prepare_model
 
-    module, args, kwargs, name = prepare_model(model, prune=prune, quant=quant, example_args=example_args,
-                                               example_kwargs=example_kwargs, exclude=exclude)
-    return capture(module, args, kwargs, name=name, strict=not allow_unmapped)
+    p = prepare_model(model, prune=prune, quant=quant, act_bits=act_bits, finetune=finetune,
+                      example_args=example_args, example_kwargs=example_kwargs, exclude=exclude, evaluate=evaluate,
+                      evaluate_baseline=baseline == "dense")
+    accuracy = None
+    if evaluate:
+        accuracy = {"accuracy": p.accuracy, "float_accuracy": p.float_accuracy, "data": p.data.source,
+                    "samples": None if p.predictions is None else int(p.predictions.shape[0]),
+                    "baseline_accuracy": p.baseline_accuracy}
+    return capture(p.model, p.args, p.kwargs, name=p.name, strict=not allow_unmapped), accuracy
 
 
 def dense_baseline(workload: Workload) -> Workload:
@@ -47,13 +58,41 @@ def dense_baseline(workload: Workload) -> Workload:
     return Workload(ops, workload.arrays, workload.meta)
 
 
-def _run(workload: Workload, cfg: AcceleratorConfig, progress: bool):
+MAC_ACTIVITIES = ("data", "random")
+
+
+def _layer_tables(workload: Workload, cfg: AcceleratorConfig, tables, mac_activity: str):
+    """Per op, the cost tables that price it, and the MAC energies the ops' own codes gave (name -> pJ/MAC).
+
+    With ``mac_activity="data"`` a quantized GEMM whose activation codes were sampled gets the MAC energy of its
+    own (weight, activation) code pairs (`hwsim.cost.layer_mac_energy`); every other op keeps the table's
+    uniform-random entry."""
+    from .cost import layer_mac_energy
+
+    per_op, used = [], {}
+    key = ("pe_array", "mac")
+    for op in workload:
+        t = tables
+        if mac_activity == "data" and isinstance(op, GemmOp) and op.act_codes is not None:
+            e = layer_mac_energy(cfg.array.mac.unit, op, workload)
+            if e is not None:
+                t = dataclasses.replace(tables, energy_pj={**tables.energy_pj, key: e.dynamic_pj_per_mac})
+                used[op.name] = e.dynamic_pj_per_mac
+        per_op.append(t)
+    return per_op, used
+
+
+def _run(workload: Workload, cfg: AcceleratorConfig, progress: bool, mac_activity: str = "data"):
     from .cost import cost_tables, op_energy_pj, total_energy_j
     from .sim import simulate_workload
 
     results = simulate_workload(workload, cfg, progress=progress)
     tables = cost_tables(cfg)
-    energies = [op_energy_pj(r.actions, r.cycles, tables, cfg.clock_mhz) for r in results]
+    op_tables, data_macs = _layer_tables(workload, cfg, tables, mac_activity)
+    if len(op_tables) != len(results):  # pragma: no cover - simulate_workload keeps one result per op
+        raise RuntimeError("simulate_workload returned a result count different from the workload's ops")
+    energies = [op_energy_pj(r.actions, r.cycles, t, cfg.clock_mhz) for r, t in zip(results, op_tables, strict=True)]
+    random_mac_pj = tables.energy_pj["pe_array", "mac"]
     rows = []
     for r, e in zip(results, energies, strict=True):
         rows.append({
@@ -61,6 +100,8 @@ def _run(workload: Workload, cfg: AcceleratorConfig, progress: bool):
             "format": r.fmt, "cycles": r.cycles, "compute_cycles": r.compute_cycles, "stall_cycles": r.stall_cycles,
             "utilization": round(r.utilization, 4), "macs": r.macs, "dram_bytes": r.dram_bytes,
             **{f"energy_{k}_pj": v for k, v in e.by_component.items()}, "energy_pj": e.total,
+            "mac_pj_per_mac": data_macs.get(r.name, random_mac_pj if r.kind == "gemm" else 0.0),
+            "mac_activity": "data" if r.name in data_macs else ("random" if r.kind == "gemm" else ""),
         })
     layers = pd.DataFrame(rows)
     cycles = int(layers.cycles.sum())
@@ -75,12 +116,16 @@ def _run(workload: Workload, cfg: AcceleratorConfig, progress: bool):
         "macs": float(layers.macs.sum()), "dense_macs": workload.total_macs,
         "utilization": float(layers.macs.sum()) / pe_cycles if pe_cycles else 0.0,
         "dram_bytes": float(layers.dram_bytes.sum()), "energy_by_component_j": dict(energy_by.by_component),
+        # the PE array's energy had every MAC cost the uniform-random table entry: how much real codes move it
+        "mac_energy_random_j": float((layers.macs * (layers.kind == "gemm")).sum()) * random_mac_pj * 1e-12,
+        "mac_activity_layers": len(data_macs),
     }
     return layers, totals, tables
 
 
 def simulate(model, arch=None, *, prune: str | None = None, quant: str | None = None, baseline: str | None = None,
              example_args=None, example_kwargs=None, exclude=None, allow_unmapped: bool = False,
+             act_bits: int | None = None, finetune=None, evaluate: bool = False, mac_activity: str = "data",
              progress: bool = False):
     """Simulate a model on an accelerator; returns a `hwsim.report.Report`.
 
@@ -89,7 +134,15 @@ def simulate(model, arch=None, *, prune: str | None = None, quant: str | None = 
     file (default: the built-in default). ``prune``/``quant``: spec strings applied before capture.
     ``baseline="dense"`` also simulates the unpruned workload and reports ``speedup`` and ``energy_ratio``.
     ``exclude``: parameter-name patterns left dense and unquantized; ``allow_unmapped``: ops with no hardware
-    mapping are left out of the totals (and named in ``report.notes``) instead of failing.
+    mapping are left out of the totals (and named in ``report.notes``) instead of failing. ``act_bits``: the
+    quantized layers' input activations in fixed point too (calibrated on the model's training inputs, or on
+    ``example_args`` for a model without data); ``finetune``: epochs of quantization-aware fine-tuning.
+    ``evaluate=True``: the top-1 accuracy on the model's held-out data (`hwsim.evaluate`'s torch path, which
+    agrees with the hardware arithmetic) in ``report.accuracy``, beside the uncompressed model's.
+    A registry model with data is simulated with its trained weights. ``mac_activity="data"`` (default): a layer
+    whose activations are quantized costs the MAC energy of its own code pairs at gate level (`hwsim.cost.
+    layer_mac_energy`; ``totals["mac_energy_random_j"]`` is what uniform random codes would have cost);
+    ``"random"``: every MAC at the uniform-random table entry.
 
     Without ``arch`` the default accelerator gets the MAC the workload's quantization needs
     (`hwsim.sim.mac_for_workload`, recorded in ``report.meta["mac"]`` and config.yaml); with ``arch``, a MAC
@@ -98,6 +151,8 @@ def simulate(model, arch=None, *, prune: str | None = None, quant: str | None = 
     """
     from .report import Report
 
+    if mac_activity not in MAC_ACTIVITIES:
+        raise ValueError(f"mac_activity must be one of {', '.join(MAC_ACTIVITIES)}, not {mac_activity!r}")
     if baseline not in (None, "dense"):
         raise ValueError(f"baseline must be 'dense' or None, not {baseline!r}")
     if not isinstance(allow_unmapped, bool):
@@ -112,7 +167,8 @@ def simulate(model, arch=None, *, prune: str | None = None, quant: str | None = 
             make_mac(kind, **params)
         except (TypeError, ValueError) as e:
             raise ValueError(f"quant {quant!r} needs a {kind} MAC, which cannot be built: {e}") from None
-    workload = _resolve_workload(model, prune, quant, example_args, example_kwargs, exclude, allow_unmapped)
+    workload, accuracy = _resolve_workload(model, prune, quant, example_args, example_kwargs, exclude,
+                                           allow_unmapped, act_bits, finetune, evaluate, baseline)
     from .sim import activation_gemm_note, compression_notes, compression_table, mac_for_workload
 
     if arch is None:  # the default accelerator with the MAC the workload's formats need
@@ -131,17 +187,24 @@ def simulate(model, arch=None, *, prune: str | None = None, quant: str | None = 
                      "have no hardware mapping and are left out of every total")
     compression = pd.DataFrame(compression_table(workload, cfg))  # also checks every layer against the MAC
     notes = compression_notes(compression.to_dict(orient="records"), cfg, mac_chosen=arch is None) + notes
+    if mac_activity == "data" and any(isinstance(op, GemmOp) and op.act_codes is not None for op in workload):
+        notes.append("MAC energy of the layers with quantized activations from gate-level toggles of their own "
+                     "weight and activation codes (totals.mac_energy_random_j: the same MACs at uniform random "
+                     "codes); the others at uniform random codes")
     act_note = activation_gemm_note(workload, cfg)
     if act_note:
         notes.append(act_note)
-    layers, totals, tables = _run(workload, cfg, progress)
+    layers, totals, tables = _run(workload, cfg, progress, mac_activity)
     base = None
     if baseline == "dense":
-        _, dense, _ = _run(dense_baseline(workload), cfg, False)
+        _, dense, _ = _run(dense_baseline(workload), cfg, False, mac_activity)
         base = {"cycles": dense["cycles"], "energy_j": dense["energy_j"], "latency_s": dense["latency_s"],
                 "speedup": dense["cycles"] / totals["cycles"], "energy_ratio": dense["energy_j"] / totals["energy_j"]}
+        if accuracy is not None:  # the dense baseline quantized alike, not pruned
+            base["accuracy"] = accuracy["baseline_accuracy"]
     meta = {"config": cfg.name, "mac": mac_note, "prune": prune, "quant": quant, "exclude": exclude,
+            "act_bits": act_bits, "mac_activity": mac_activity, "finetune": None if finetune is None else str(finetune),
             "workload_ops": len(workload), "cost_sources": dict(tables.sources)}
     return Report(model=str(workload.meta.get("model", "model")), layers=layers, totals=totals,
                   area=dict(tables.area_mm2), config_yaml=dump_config(cfg), baseline=base, meta=meta,
-                  compression=compression, notes=notes)
+                  compression=compression, notes=notes, accuracy=accuracy)

@@ -81,7 +81,7 @@ def _cmd_formats_demo(args: argparse.Namespace) -> None:
 # The embedded default of `make demo`: DeiT-S with LPViT-style 32x32 block pruning at half density and SP2-4
 # weights, on the default accelerator, against its dense self.
 DEMO = {"model": "deit_small", "prune": "block:32x32:0.5", "quant": "sp2:4", "arch": None, "baseline": "dense",
-        "exclude": None, "allow_unmapped": False}
+        "exclude": None, "allow_unmapped": False, "act_bits": None, "finetune": None, "eval": False}
 
 
 def _cmd_demo(args: argparse.Namespace) -> None:
@@ -219,9 +219,10 @@ def _cmd_capture(args: argparse.Namespace) -> None:
     from .frontend import prepare_model
 
     torch.set_num_threads(1)
-    model, example, kwargs, name = prepare_model(args.model, prune=args.prune, quant=args.quant,
-                                                 exclude=args.exclude)
-    workload = capture(model, example, kwargs, strict=not args.allow_unmapped, name=name)
+    p = prepare_model(args.model, prune=args.prune, quant=args.quant, exclude=args.exclude, act_bits=args.act_bits,
+                      finetune=args.finetune)
+    name = p.name
+    workload = capture(p.model, p.args, p.kwargs, strict=not args.allow_unmapped, name=name)
     table = workload.to_dataframe()
     gemms = table[table.kind == "gemm"]
     shown = gemms[["name", "op", "M", "K", "N", "count", "density", "block", "format", "macs"]]
@@ -245,7 +246,8 @@ def _cmd_simulate(args: argparse.Namespace) -> None:
 
     out = check_writable_dir(args.out)  # refuse before spending minutes on a report that cannot be written
     report = simulate(args.model, args.arch, prune=args.prune, quant=args.quant, baseline=args.baseline,
-                      exclude=args.exclude, allow_unmapped=args.allow_unmapped, progress=sys.stderr.isatty())
+                      exclude=args.exclude, allow_unmapped=args.allow_unmapped, act_bits=args.act_bits,
+                      finetune=args.finetune, evaluate=args.eval, progress=sys.stderr.isatty())
     report.save(out)
     table = report.compression_summary()
     if table:
@@ -256,11 +258,37 @@ def _cmd_simulate(args: argparse.Namespace) -> None:
           "latency/energy/area.png)")
 
 
+def _cmd_study_quant(args: argparse.Namespace) -> None:
+    from ._util import check_writable_dir
+    from .study import DEFAULT_SCHEMES, quant_study
+
+    out = check_writable_dir(args.out)
+    schemes = args.schemes if args.schemes is not None else ",".join(DEFAULT_SCHEMES)
+    command = " ".join(["hwsim study quant", args.model, "--schemes", schemes,
+                        *(["--arch", args.arch] if args.arch else []),
+                        *(["--finetune", str(args.finetune)] if args.finetune else []),
+                        *(["--act-bits", str(args.act_bits)] if args.act_bits != 8 else []), "--out", str(args.out)])
+    study = quant_study(args.model, schemes, arch=args.arch, act_bits=args.act_bits, finetune=args.finetune,
+                        exclude=args.exclude, progress=sys.stderr.isatty(), command=command)
+    study.save(out)
+    t = study.table
+    shown = t[["scheme", "accuracy", "hardware_accuracy", "latency_s", "energy_j", "mac_energy_j", "pe_array_mm2",
+               "pareto_energy", "pareto_mac_energy", "pareto_area"]].copy()
+    print(shown.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    print(f"{study.model}: float accuracy {100 * study.meta['float_accuracy']:.2f} %, {len(t)} schemes in "
+          f"{study.meta['seconds']:.1f} s")
+    print(f"study written to {out}/ (study.csv, study.md, accuracy_vs_energy.png, accuracy_vs_mac_energy.png, "
+          "accuracy_vs_area.png)")
+
+
 MODEL_HELP = ("a registry name (e.g. deit_small) or a .py file defining `model` and `example_args` (a module or a "
               "function returning one, a tuple of inputs or a function returning it) and optionally "
               "`example_kwargs` (a dict of keyword inputs)")
 PRUNE_HELP = "block:BKxBN:D[:pad], nm:N:M, unstructured:D or channel:D (D = fraction kept)"
 QUANT_HELP = "fixed:B, sp2:B, msq:B:SP2_FRACTION, posit:N[:ES] or posit+fixed:N:ES:FIXED_BITS[:POSIT_FRACTION]"
+ACT_BITS_HELP = ("quantize the input activations of the quantized layers to B-bit fixed point too (calibrated "
+                 "on the model's training inputs, or its example input when it has no data)")
+FINETUNE_HELP = "quantization-aware fine-tuning (straight-through estimator) for N epochs on the training split"
 EXCLUDE_HELP = ("leave the weights whose parameter name matches this fnmatch pattern dense and unquantized, "
                 "e.g. --exclude head.weight --exclude 'blocks.0.*' (repeatable)")
 
@@ -334,6 +362,8 @@ def build_parser() -> argparse.ArgumentParser:
     cap.add_argument("--prune", metavar="SPEC", help=PRUNE_HELP)
     cap.add_argument("--quant", metavar="SPEC", help=QUANT_HELP)
     cap.add_argument("--exclude", action="append", metavar="PATTERN", help=EXCLUDE_HELP)
+    cap.add_argument("--act-bits", type=int, metavar="B", help=ACT_BITS_HELP)
+    cap.add_argument("--finetune", type=int, metavar="N", help=FINETUNE_HELP)
     cap.add_argument("-o", "--output", type=Path, required=True, help="workload file to write (.npz)")
     cap.add_argument("--allow-unmapped", action="store_true", help="keep ops with no hardware mapping as "
                      "'unmapped' entries instead of failing")
@@ -352,8 +382,27 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--arch", metavar="FILE", help="accelerator config YAML (default: configs/default.yaml with "
                      "the MAC the --quant scheme needs); its MAC must run every layer's format")
     sim.add_argument("--baseline", choices=("dense",), help="also simulate the unpruned model: speedup, energy ratio")
+    sim.add_argument("--act-bits", type=int, metavar="B", help=ACT_BITS_HELP)
+    sim.add_argument("--finetune", type=int, metavar="N", help=FINETUNE_HELP)
+    sim.add_argument("--eval", action="store_true", help="also measure top-1 accuracy on the model's held-out data "
+                     "(registry models with data, or a model file defining eval_data or evaluate(model))")
     sim.add_argument("--out", type=Path, required=True, help="report folder")
     sim.set_defaults(func=_cmd_simulate)
+
+    study = sub.add_parser("study", help="studies: accuracy against latency, energy and area")
+    ssub = study.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    squant = ssub.add_parser("quant", help="compare quantization schemes, each on an accelerator whose MAC runs it")
+    squant.add_argument("model", metavar="MODEL", help="a registry model with data (digits_mlp, vit_digits, ...) "
+                        "or a .py file defining model, example_args and eval_data (or evaluate(model))")
+    squant.add_argument("--schemes", metavar="S1,S2,...", help="comma-separated quant specs (default: fixed:4, "
+                        "fixed:8, sp2:4, msq:4:0.5, posit:4:0, posit:4:1, posit+fixed:4:1:4)")
+    squant.add_argument("--arch", metavar="FILE", help="accelerator config YAML: array, buffers and clock (the MAC "
+                        "is replaced by each scheme's)")
+    squant.add_argument("--finetune", type=int, metavar="N", help=FINETUNE_HELP + " (post-training accuracy too)")
+    squant.add_argument("--act-bits", type=int, default=8, metavar="B", help="activation bits (default 8)")
+    squant.add_argument("--exclude", action="append", metavar="PATTERN", help=EXCLUDE_HELP)
+    squant.add_argument("--out", type=Path, required=True, help="folder for study.csv, study.md and the figures")
+    squant.set_defaults(func=_cmd_study_quant)
 
     fdemo = fsub.add_parser("demo", help="write the code tables and a level plot of the 4-bit formats")
     fdemo.add_argument("--out", type=Path, default=Path("out/formats"), help="folder (default out/formats)")

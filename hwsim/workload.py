@@ -111,7 +111,7 @@ class GemmOp:
     (``block``, ``nm``, ``block+nm``, ...) with ``requested_density`` the density asked for and ``density``
     the one achieved. ``quant`` is the layer's `LayerFormat` when quantized; ``codes`` then names its (k, n)
     integer weight codes and, for mixed schemes, ``row_modes`` its per-output-column mode (1: ``w_format``,
-    0: ``alt_format``).
+    0: ``alt_format``); ``act_codes`` a sample of its input activation codes (``act_format``) from calibration.
     """
 
     name: str
@@ -130,6 +130,7 @@ class GemmOp:
     quant: LayerFormat | None = None
     codes: str | None = None
     row_modes: str | None = None
+    act_codes: str | None = None
     # real sizes of the operands' tensors (None: m*k*count and, for weights, the weight): a convolution's input
     # is the feature map, not its im2col expansion, and attention's second operand is an activation
     in_elements: int | None = None
@@ -141,6 +142,8 @@ class GemmOp:
             raise TypeError(f"op {self.name!r}: quant must be a LayerFormat, not {self.quant!r}")
         if (self.codes is not None or self.row_modes is not None) and self.quant is None:
             raise ValueError(f"op {self.name!r} has weight codes but no quant record saying their format")
+        if self.act_codes is not None and (self.quant is None or self.quant.act_format is None):
+            raise ValueError(f"op {self.name!r} has activation codes but no activation format")
         if self.row_modes is not None and self.quant.alt_format is None:
             raise ValueError(f"op {self.name!r} has row modes but {self.quant.scheme} is not a mixed scheme")
         if not 0.0 <= self.density <= 1.0:
@@ -210,7 +213,7 @@ class Workload:
             if not isinstance(op, GemmOp | VectorOp | UnmappedOp):
                 raise TypeError(f"workload ops must be GemmOp, VectorOp or UnmappedOp, not {op!r}")
             if isinstance(op, GemmOp):
-                for ref in (op.weight, op.mask, op.codes, op.row_modes):
+                for ref in (op.weight, op.mask, op.codes, op.row_modes, op.act_codes):
                     if ref is not None and ref not in self._arrays:
                         raise ValueError(f"op {op.name!r} refers to array {ref!r}, which the workload lacks")
 

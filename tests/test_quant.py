@@ -144,7 +144,7 @@ def test_msq_row_fraction_exact_and_matches_msq_assign(fraction):
 def test_posit_fixp_fraction_exact_and_worst_fixed_rows_go_to_posit(fraction):
     model = _model("digits_mlp")
     before = _weights(model)
-    quantize(model, f"posit+fixed:4:1:4:{fraction}")
+    quantize(model, f"posit+fixed:4:1:4:{fraction}", mix_by="importance")
     fixed = Fixed(4, 3)
     for name, q in quant_info(model).items():
         rows = before[name].reshape(before[name].shape[0], -1).astype(np.float64)

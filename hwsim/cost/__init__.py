@@ -16,6 +16,7 @@ from ._calibration import (
 from ._cells import leakage_w_per_mm2
 from ._data import cell_table, horowitz_table
 from ._gatesim import GateSim, simulate_gates
+from ._layer_energy import layer_mac_energy, layer_mac_stimulus
 from ._mac_energy import MacEnergy, mac_energy
 from ._mac_gates import check_mac_netlist
 from ._memory import dram_energy_pj_per_bit, sram_area_mm2, sram_read_energy_pj
@@ -60,6 +61,8 @@ __all__ = [
     "dynamic_energy_pj",
     "gate_energy_model",
     "horowitz_table",
+    "layer_mac_energy",
+    "layer_mac_stimulus",
     "leakage_energy_pj",
     "leakage_w_per_mm2",
     "mac_area",

@@ -8,7 +8,7 @@ load -- is priced with the calibrated scale (`hwsim.cost.gate_energy_model`), pe
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -94,15 +94,32 @@ def _stimulus_from_streams(unit, activity) -> dict[str, np.ndarray]:
     return mac_stimulus(unit, streams)
 
 
+def _stimulus_from_arrays(unit, arrays: Mapping) -> dict[str, np.ndarray]:
+    names = ["valid", "clear", "w", "x", *(["mode"] if unit.has_mode else [])]
+    missing = [n for n in names if n not in arrays]
+    extra = sorted(set(arrays) - set(names))
+    if missing or extra:
+        raise ValueError(f"a {unit.kind} stimulus needs ports {', '.join(names)}"
+                         + (f"; missing {', '.join(missing)}" if missing else "")
+                         + (f"; {', '.join(extra)} do not exist" if extra else ""))
+    stim = {n: np.asarray(arrays[n], dtype=np.int64) for n in names}
+    shape = stim["valid"].shape
+    if len(shape) != 2 or shape[0] < 2 or any(a.shape != shape for a in stim.values()):
+        shapes = [a.shape for a in stim.values()]
+        raise ValueError(f"stimulus arrays must all be (cycles >= 2, lanes), not {shapes}")
+    return stim
+
+
 def mac_energy(unit, *, activity: str | Sequence = "random", use_cache: bool = True, seed: int = 0,
                model: GateEnergyModel | None = None) -> MacEnergy:
     """Energy per MAC, leakage and area of any `hwsim.mac` unit, from its synthesized RTL at gate level.
 
     ``activity``: ``"random"`` (default: valid every cycle, a clear every 64 MACs, uniform random codes of the
     unit's formats), ``"zero"`` (same timing, all-zero operands), or a stimulus: one sequence of
-    `hwsim.mac.MacInputs` or one per lane. Energy is per valid input (per cycle if none is valid), over the
-    cycles after a short warm-up. Cached on disk by unit kind, parameters, Yosys version, COST_VERSION, the data
-    files and the activity.
+    `hwsim.mac.MacInputs` or one per lane, or the port arrays themselves (a mapping of valid, clear, w, x and,
+    for kinds with a mode, mode, each (cycles, lanes); see `layer_mac_stimulus`). Energy is per valid input
+    (per cycle if none is valid), over the cycles after a short warm-up. Cached on disk by unit kind,
+    parameters, Yosys version, COST_VERSION, the data files and the activity.
     """
     if isinstance(activity, str):
         if activity not in ("random", "zero"):
@@ -110,7 +127,8 @@ def mac_energy(unit, *, activity: str | Sequence = "random", use_cache: bool = T
         stim = _random_mac_streams(unit, activity, MAC_LANES, MAC_CYCLES, seed)
         described = activity
     else:
-        stim = _stimulus_from_streams(unit, activity)
+        stim = _stimulus_from_arrays(unit, activity) if isinstance(activity, Mapping) else \
+            _stimulus_from_streams(unit, activity)
         digest = hashlib.sha256(b"".join(np.ascontiguousarray(stim[k]).tobytes() + k.encode()
                                          for k in sorted(stim))).hexdigest()[:16]
         described = f"stream:{digest}"

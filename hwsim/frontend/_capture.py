@@ -118,6 +118,9 @@ class _Builder:
             if modes is not None:
                 self.arrays[f"{layer}.modes"] = modes
                 fields["row_modes"] = f"{layer}.modes"
+            if q.act_sample is not None:
+                self.arrays[f"{layer}.act_codes"] = np.asarray(q.act_sample, np.int64)
+                fields["act_codes"] = f"{layer}.act_codes"
         self.ops.append(GemmOp(name=layer, target=str(node.target), role=role, m=m, k=k, n=n, count=count,
                                in_elements=in_elements, **fields))
 

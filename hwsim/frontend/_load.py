@@ -6,69 +6,115 @@ import importlib.util
 import os
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 
-def load_model(spec: str, *, batch: int = 1):
+def load_module_file(spec: str):
+    """Run a user's model file and return it as a module; ValueError in one line when it is missing or fails."""
+    path = Path(spec)
+    if not path.is_file():
+        raise ValueError(f"model file {spec!r} does not exist")
+    module_name = f"_hwsim_user_model_{abs(hash(path.resolve()))}"
+    loader_spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(loader_spec)
+    sys.modules[module_name] = module
+    try:
+        loader_spec.loader.exec_module(module)
+    except Exception as e:  # the user's file: report its error in one line
+        raise ValueError(f"model file {spec!r} failed to run: {type(e).__name__}: {e}") from e
+    return module
+
+
+def _from_file(spec: str, module):
+    import torch
+
+    missing = [n for n in ("model", "example_args") if not hasattr(module, n)]
+    if missing:
+        raise ValueError(f"model file {spec!r} must define {' and '.join(missing)}")
+    model = module.model() if callable(module.model) and not isinstance(module.model, torch.nn.Module) \
+        else module.model
+    args = module.example_args() if callable(module.example_args) else module.example_args
+    kwargs = getattr(module, "example_kwargs", None)
+    kwargs = kwargs() if callable(kwargs) else kwargs
+    if not isinstance(model, torch.nn.Module):
+        raise ValueError(f"model in {spec!r} must be a torch.nn.Module, not {type(model).__name__}")
+    if not isinstance(args, tuple):
+        args = (args,)
+    return model, args, kwargs, Path(spec).stem
+
+
+def load_model(spec: str, *, batch: int = 1, trained: bool = True):
     """Return ``(model, example_args, example_kwargs, name)`` for a registry name or a ``.py`` file.
 
     A file must define ``model`` (an ``nn.Module``, or a function returning one) and ``example_args`` (a tuple of
-    inputs, or a function returning one); it may define ``example_kwargs``.
+    inputs, or a function returning one); it may define ``example_kwargs``. A registry model with data comes
+    with its trained weights (`hwsim.models.trained_model`, trained once and cached) unless ``trained=False``;
+    the others with their reproducible random initial weights.
     """
-    import torch
-
-    path = Path(spec)
     if spec.endswith(".py"):
-        if not path.is_file():
-            raise ValueError(f"model file {spec!r} does not exist")
-        module_name = f"_hwsim_user_model_{abs(hash(path.resolve()))}"
-        loader_spec = importlib.util.spec_from_file_location(module_name, path)
-        module = importlib.util.module_from_spec(loader_spec)
-        sys.modules[module_name] = module
-        try:
-            loader_spec.loader.exec_module(module)
-        except Exception as e:  # the user's file: report its error in one line
-            raise ValueError(f"model file {spec!r} failed to run: {type(e).__name__}: {e}") from e
-        missing = [n for n in ("model", "example_args") if not hasattr(module, n)]
-        if missing:
-            raise ValueError(f"model file {spec!r} must define {' and '.join(missing)}")
-        model = module.model() if callable(module.model) and not isinstance(module.model, torch.nn.Module) \
-            else module.model
-        args = module.example_args() if callable(module.example_args) else module.example_args
-        kwargs = getattr(module, "example_kwargs", None)
-        kwargs = kwargs() if callable(kwargs) else kwargs
-        if not isinstance(model, torch.nn.Module):
-            raise ValueError(f"model in {spec!r} must be a torch.nn.Module, not {type(model).__name__}")
-        if not isinstance(args, tuple):
-            args = (args,)
-        return model, args, kwargs, path.stem
-    from hwsim.models import create_model, model_info
+        return _from_file(spec, load_module_file(spec))
+    from hwsim.models import create_model, has_data, model_info, trained_model
 
-    model = create_model(spec)  # unknown names raise ValueError with close matches
+    if trained and has_data(spec):  # unknown names raise ValueError with close matches
+        model = trained_model(spec)
+    else:
+        model = create_model(spec)
     return model, model_info(spec).example_args(batch), None, spec
 
 
-def prepare_model(model, *, prune=None, quant=None, example_args=None, example_kwargs=None, exclude=None):
+class Prepared(NamedTuple):
+    """A resolved, compressed model ready for `capture`, with its data and accuracies when they were asked for."""
+
+    model: object  # torch.nn.Module
+    args: tuple
+    kwargs: dict | None
+    name: str
+    data: object = None  # ModelData, when evaluation, calibration or fine-tuning needed it
+    accuracy: float | None = None  # of the compressed model (evaluate=True)
+    float_accuracy: float | None = None  # of the model before pruning and quantization (evaluate=True)
+    predictions: object = None  # torch tensor of the compressed model's test predictions (None: user evaluate)
+    baseline_accuracy: float | None = None  # quantized alike but not pruned (evaluate_baseline=True)
+
+
+def prepare_model(model, *, prune=None, quant=None, act_bits=None, finetune=None, example_args=None,
+                  example_kwargs=None, exclude=None, evaluate=False, evaluate_baseline=False, data=None,
+                  train_data=None) -> Prepared:
     """Resolve ``model`` (registry name, ``.py`` path, or ``nn.Module`` with ``example_args`` and optional
-    ``example_kwargs``), then prune and quantize it; returns ``(model, example_args, example_kwargs, name)``.
+    ``example_kwargs``), then prune and quantize it (a torch module is compressed in place).
 
     ``exclude``: fnmatch patterns of parameter names (``head.weight``, ``blocks.0.*``) left dense and
-    unquantized. Both specs are parsed before any work, so a bad spec fails before a model is built or modified.
+    unquantized. ``act_bits``: the quantized layers' input activations in fixed point too, calibrated on the
+    model's training inputs (`hwsim.frontend.ModelData`), or on ``example_args`` for a model without data.
+    ``finetune``: epochs of quantization-aware fine-tuning on the training split. ``evaluate``: measure the
+    top-1 accuracy of the model before compression and after (``Prepared.float_accuracy`` / ``accuracy``);
+    ``evaluate_baseline``: also of a copy quantized alike but not pruned (``baseline_accuracy``).
+    The data (``data`` / ``train_data``, else the registry's split or the file's ``eval_data``) is looked up
+    only when one of those needs it. Specs are parsed before any work, so a bad spec fails before a model is
+    built or modified.
     """
     import torch
 
+    from ._data import data_for, top1
     from ._prune import prune as do_prune
-    from ._quant import quantize as do_quantize
     from ._spec import parse_prune, parse_quant
 
     prune_spec = parse_prune(prune) if prune else None
     quant_spec = parse_quant(quant) if quant else None
+    if act_bits is not None and quant_spec is None:
+        raise ValueError("act_bits applies to quantized layers; give quant")
+    if finetune is not None and quant_spec is None:
+        raise ValueError("finetune fine-tunes a quantized model; give quant")
+    if not isinstance(evaluate, bool):
+        raise TypeError(f"evaluate must be True or False, not {evaluate!r}")
     if isinstance(model, str | os.PathLike):
-        module, args, kwargs, name = load_model(str(model))
+        spec = str(model)
+        file = load_module_file(spec) if spec.endswith(".py") else None
+        module, args, kwargs, name = _from_file(spec, file) if file else load_model(spec)
     elif isinstance(model, torch.nn.Module):
         if example_args is None:
             raise ValueError("a torch model needs example_args to be captured")
         args = example_args if isinstance(example_args, tuple) else (example_args,)
-        module, kwargs, name = model, example_kwargs, type(model).__name__
+        spec, file, module, kwargs, name = None, None, model, example_kwargs, type(model).__name__
     else:
         raise TypeError("model must be a Workload, a .npz or .py path, a registry name or a torch.nn.Module, "
                         f"not {type(model).__name__}")
@@ -78,8 +124,51 @@ def prepare_model(model, *, prune=None, quant=None, example_args=None, example_k
             raise TypeError(f"exclude must be a pattern string or a list of them, not {exclude!r}")
         if not (prune_spec or quant_spec):
             raise ValueError("exclude applies to pruning and quantization; give prune or quant")
+    has_own_data = data is not None or file is not None or (spec is not None and _registry_has_data(spec))
+    needs_data = evaluate or finetune is not None or (act_bits is not None and has_own_data) or \
+        (quant_spec is not None and quant_spec.kind.sensitivity and has_own_data)
+    found = data_for(spec if spec is not None else module, data=data, train_data=train_data, module=module,
+                     file=file) if needs_data else None
+    float_acc = top1(module, found)[0] if evaluate else None
+    base_acc = None
+    if evaluate and evaluate_baseline:
+        import copy
+
+        base = copy.deepcopy(module)
+        if quant_spec is not None:
+            _quantize(base, quant_spec, exclude, act_bits, finetune, found, args)
+        base_acc = top1(base, found)[0]
     if prune_spec is not None:
         do_prune(module, prune_spec, exclude=exclude)
     if quant_spec is not None:
-        do_quantize(module, quant_spec, exclude=exclude)
-    return module, args, kwargs, name
+        _quantize(module, quant_spec, exclude, act_bits, finetune, found, args)
+    acc, preds = top1(module, found) if evaluate else (None, None)
+    return Prepared(module, args, kwargs, name, found, acc, float_acc, preds, base_acc)
+
+
+def _quantize(module, spec, exclude, act_bits, finetune, found, example_args) -> None:
+    """`quantize` with the calibration, sensitivity and fine-tuning data ``found`` provides."""
+    import torch
+
+    from ._quant import quantize
+
+    options = {}
+    if act_bits is not None:
+        options.update(act_bits=act_bits, calib=found.calib_args() if found is not None else example_args)
+    if spec.kind.sensitivity and found is not None and found.train:
+        x, y = found.sensitivity_batch()
+        options["data"] = (x, y, torch.nn.functional.cross_entropy)
+    if finetune is not None:
+        x, y = found.train_xy("finetune")
+        if len(x) != 1:
+            raise ValueError("finetune trains models with one input tensor")
+        options.update(finetune=finetune, train_data=(x[0], y))
+    quantize(module, spec, exclude=exclude, **options)
+
+
+def _registry_has_data(spec: str) -> bool:
+    if spec.endswith(".py"):
+        return False
+    from hwsim.models import has_data
+
+    return has_data(spec)

@@ -50,6 +50,9 @@ class QuantInfo:
     act_format: str | None = None
     act_scale: float | None = None
     transposed: bool = False  # codes in an (in, out) parameter layout (transformers' Conv1D)
+    # a sample of the input activation codes seen during calibration (consecutive input values, in
+    # act_format): what drives the layer's data-dependent MAC energy
+    act_sample: np.ndarray | None = None
 
 
 def prune_info(model) -> dict[str, PruneInfo]:

@@ -100,17 +100,84 @@ def _encode_rows(fmt: NumberFormat, rows: np.ndarray, scale: np.ndarray) -> tupl
     raise RuntimeError(f"{fmt.name}: codes did not settle under float32 storage")  # pragma: no cover
 
 
-def _fixed_rel_error(rows: np.ndarray, fmt: Fixed) -> np.ndarray:
-    """Per-row relative squared error ||q(w) - w||^2 / ||w||^2 under max-scaled fixed point (0 for zero rows)."""
+def _row_quant_error(fmt: NumberFormat, rows: np.ndarray) -> np.ndarray:
+    """Per-element error q(w) - w of ``rows`` in ``fmt`` with the format's own row scales."""
     s = fmt.row_scales(rows)[:, None]
-    err = ((fmt.quantize(rows / s) * s - rows) ** 2).sum(axis=1)
-    energy = (rows**2).sum(axis=1)
-    return np.where(energy > 0, err / np.where(energy > 0, energy, 1.0), 0.0)
+    return fmt.quantize(rows / s) * s - rows
 
 
-def _calibrate(model: nn.Module, targets: Sequence[Target], calib, act_bits: int) -> dict[str, tuple[Fixed, float]]:
-    """Run ``calib`` through the model once and pick each target's input format and per-tensor scale."""
-    stats: dict[str, list[float]] = {t.name: [0.0, 0.0, False] for t in targets}  # max|x|, min x, seen
+MIX_CRITERIA = ("gain", "importance")
+
+
+def _posit_rows(spec: QuantSpec, rows: np.ndarray, grad: np.ndarray | None, mix_by: str) -> np.ndarray:
+    """Which rows of a posit+fixed layer go to posit (True): the ``round(fraction * rows)`` with the largest score.
+
+    ``gain`` (default; the Posit4/FixP4 paper's idea of combining a weight's importance with its quantization
+    error, arXiv 2312.02210): the first-order Taylor estimate of the loss a row saves in posit instead of fixed
+    point, sum_k |g_k| * (|e_fixed,k| - |e_posit,k|), with g the loss gradient (``data``); without gradients every
+    weight counts alike, sum_k (e_fixed,k**2 - e_posit,k**2). ``importance``: mean |w * g| alone (the rows that
+    matter most, whatever their error), or without gradients the relative error under fixed point.
+
+    Per row, not per weight: the MAC's format mode, like the scale, is one per weight row (the engine loads a
+    row's mode with its weights), so a per-weight choice would need a mode bit and a scale per weight.
+    """
+    fmt, alt = spec.formats()
+    if mix_by == "gain":
+        e_fix, e_pos = _row_quant_error(alt, rows), _row_quant_error(fmt, rows)
+        if grad is not None:
+            score = (np.abs(grad) * (np.abs(e_fix) - np.abs(e_pos))).sum(axis=1)
+        else:
+            score = (e_fix**2 - e_pos**2).sum(axis=1)
+    elif grad is not None:
+        score = np.abs(rows * grad).mean(axis=1)
+    else:
+        energy = (rows**2).sum(axis=1)
+        err = (_row_quant_error(alt, rows) ** 2).sum(axis=1)
+        score = np.where(energy > 0, err / np.where(energy > 0, energy, 1.0), 0.0)  # fixed point's worst rows
+    order = np.argsort(-score, kind="stable")  # ties to the lower row
+    modes = np.zeros(rows.shape[0], dtype=bool)
+    modes[order[: round(spec.fraction * rows.shape[0])]] = True
+    return modes
+
+
+def _row_modes(spec: QuantSpec, rows: np.ndarray, grad: np.ndarray | None, mix_by: str) -> np.ndarray | None:
+    """Row modes of a mixed scheme (1 = the first format), None for single-format schemes."""
+    if not spec.mixed:
+        return None
+    if spec.scheme == "msq":
+        return msq_assign(rows, spec.fraction, bits=spec.bits)
+    return _posit_rows(spec, rows, grad, mix_by)
+
+
+def _quantize_rows(spec: QuantSpec, rows: np.ndarray, modes: np.ndarray | None):
+    """(codes, float32 dequantized rows, float64 row scales) of (out, K) ``rows`` under ``spec`` and ``modes``."""
+    fmt, alt = spec.formats()
+    if modes is None:
+        scale = fmt.row_scales(rows)
+        codes, w32 = _encode_rows(fmt, rows, scale)
+        return codes, w32, scale
+    dtype = np.result_type(fmt.encode(0.0).dtype, alt.encode(0.0).dtype)
+    codes = np.zeros(rows.shape, dtype=dtype)
+    w32 = np.zeros(rows.shape, dtype=np.float32)
+    scale = np.ones(rows.shape[0])
+    for f, sel in ((fmt, modes), (alt, ~modes)):
+        if sel.any():
+            r = rows[sel]
+            s = f.row_scales(r)
+            codes[sel], w32[sel] = _encode_rows(f, r, s)
+            scale[sel] = s
+    return codes, w32, scale
+
+
+ACT_SAMPLE = 4096  # input values kept per layer for its data-dependent MAC energy
+
+
+def _calibrate(model: nn.Module, targets: Sequence[Target], calib, act_bits: int
+               ) -> dict[str, tuple[Fixed, float, np.ndarray]]:
+    """Run ``calib`` through the model once and pick each target's input format and per-tensor scale; also keep
+    the codes of its first `ACT_SAMPLE` input values (in memory order: consecutive features of a token, or
+    consecutive pixels of a channel)."""
+    stats: dict[str, list] = {t.name: [0.0, 0.0, False, None] for t in targets}  # max|x|, min x, seen, sample
 
     def record(name: str):
         def hook(module: nn.Module, args: tuple) -> None:
@@ -119,6 +186,8 @@ def _calibrate(model: nn.Module, targets: Sequence[Target], calib, act_bits: int
             st[0] = max(st[0], float(x.abs().max())) if x.numel() else st[0]
             st[1] = min(st[1], float(x.min())) if x.numel() else st[1]
             st[2] = True
+            if st[3] is None:
+                st[3] = x.reshape(-1)[:ACT_SAMPLE].double().cpu().numpy()
         return hook
 
     args = tuple(calib) if isinstance(calib, (tuple, list)) else (calib,)
@@ -138,7 +207,7 @@ def _calibrate(model: nn.Module, targets: Sequence[Target], calib, act_bits: int
     functional = {id(m.out_proj) for m in model.modules() if isinstance(m, nn.MultiheadAttention)}
     out = {}
     for t in targets:
-        amax, amin, seen = stats[t.name]
+        amax, amin, seen, sample = stats[t.name]
         if not seen and id(t.module) in functional:
             continue  # weight-only: its parent applies the weight itself, so no hook can see its input
         if not seen:
@@ -148,7 +217,8 @@ def _calibrate(model: nn.Module, targets: Sequence[Target], calib, act_bits: int
         # Unsigned when the layer only ever saw x >= 0 (after a ReLU, image pixels): one more bit of resolution.
         fmt = Fixed(act_bits, act_bits, signed=False) if amin >= 0 else Fixed(act_bits, act_bits - 1)
         scale = amax / fmt.largest
-        out[t.name] = (fmt, scale if scale > 0 else 1.0)
+        scale = scale if scale > 0 else 1.0
+        out[t.name] = (fmt, scale, fmt.encode(sample / scale))
     return out
 
 
@@ -161,6 +231,9 @@ def quantize(
     calib: torch.Tensor | tuple | None = None,
     act_bits: int | None = None,
     data: tuple | None = None,
+    mix_by: str = "gain",
+    finetune=None,
+    train_data: tuple | None = None,
 ) -> pd.DataFrame:
     """Quantize the GEMM weights of ``model`` (`select_targets`) in place, per output row; return the report.
 
@@ -171,9 +244,10 @@ def quantize(
     - ``msq:B:F``: `msq_assign` gives ``round(F * rows)`` rows to SP2(B) (row_modes 1), the rest to
       Fixed(B, B-1) (0); each row max-scaled in its own format.
     - ``posit:N:ES``: Posit(N, ES), row scale 2**round(log2(rms(row))).
-    - ``posit+fixed:N:ES:B[:F]``: the ``round(F * rows)`` most sensitive rows in posit (row_modes 1), the rest in
-      Fixed(B, B-1). Sensitivity: mean |w * grad| when ``data=(inputs, targets, loss_fn)`` is given, else the
-      row's relative error under the fixed format.
+    - ``posit+fixed:N:ES:B[:F]``: ``round(F * rows)`` rows in posit (row_modes 1), the rest in Fixed(B, B-1):
+      by ``mix_by="gain"`` the rows whose loss posit saves most (importance times the quantization error, from
+      the gradients of ``data=(inputs, targets, loss_fn)`` when given), by ``"importance"`` the rows with the
+      largest mean |w * grad| (see `_posit_rows`).
 
     Targets: GEMM weights whose parameter name matches an ``include`` fnmatch pattern (default all)
     and no ``exclude`` pattern. With ``act_bits``, ``calib`` (an input tensor or tuple of arguments) is run
@@ -183,11 +257,26 @@ def quantize(
     A layer whose weight its parent applies itself (MultiheadAttention's out_proj) has no input to hook: its
     weights are quantized, its input is not (``act_format`` None; the simulation report says so).
 
+    ``finetune`` (epochs, or a `hwsim.models.Recipe`) with ``train_data=(x, y)``: quantization-aware fine-tuning
+    (straight-through estimator, `finetune_quantized`) of the float weights under this quantization (row modes
+    fixed, activations at their calibrated scales) before the final codes are taken.
+
     Returns one row per layer: layer, shape, scheme, w_format, alt_format, rows, w_rows (rows in w_format),
     alt_rows (rows in alt_format), mse (mean squared weight change), act_format, act_scale.
     """
     spec = _check_spec(spec)
     fmt, alt = spec.formats()
+    if mix_by not in MIX_CRITERIA:
+        raise ValueError(f"mix_by must be one of {', '.join(MIX_CRITERIA)}, not {mix_by!r}")
+    if mix_by != "gain" and spec.scheme != "posit+fixed":
+        raise ValueError(f"mix_by applies to posit+fixed only, not {spec}")
+    train = None
+    if finetune is not None:
+        from ._finetune import check_finetune
+
+        finetune, train = check_finetune(finetune, train_data)
+    elif train_data is not None:
+        raise ValueError("train_data is for finetune; give finetune (epochs) or leave train_data out")
     if act_bits is not None:
         if isinstance(act_bits, bool) or not isinstance(act_bits, int) or not 2 <= act_bits <= 32:
             raise ValueError(f"act_bits must be an integer in [2, 32], not {act_bits!r}")
@@ -202,42 +291,24 @@ def quantize(
     grads = taylor_gradients(model, targets, data) if need_grad else [None] * len(targets)
     acts = _calibrate(model, targets, calib, act_bits) if act_bits is not None else {}
 
+    modes_of = {t.name: _row_modes(spec, t.rows(), None if g is None else t.to_rows(g), mix_by)
+                for t, g in zip(targets, grads, strict=True)}
+    if finetune is not None:  # trains the float weights under fake quantization; the codes are taken after
+        from ._finetune import finetune_quantized
+
+        finetune_quantized(model, targets, lambda t, rows: _quantize_rows(spec, rows, modes_of[t.name])[1],
+                           acts, train, finetune)
+
     # ---- compute every record before modifying anything
     records: dict[str, QuantInfo] = {}
     new_weights: dict[str, np.ndarray] = {}
     report = []
-    for t, grad in zip(targets, grads, strict=True):
+    for t in targets:
         rows = t.rows()
-        modes = None
-        if alt is None:
-            scale = fmt.row_scales(rows)
-            codes, w32 = _encode_rows(fmt, rows, scale)
-        else:
-            if spec.scheme == "msq":
-                modes = msq_assign(rows, spec.fraction, bits=spec.bits)
-            else:
-                # Posit4/FixP4 mixed computation (arXiv 2312.02210): the high-sensitivity weights go to posit,
-                # whose tapered precision keeps their relative error low; the rest stay in cheap fixed point.
-                if grad is not None:
-                    sens = np.abs(rows * t.to_rows(grad)).mean(axis=1)
-                else:
-                    sens = _fixed_rel_error(rows, alt)  # the rows fixed point represents worst
-                order = np.argsort(-sens, kind="stable")  # ties to the lower row
-                modes = np.zeros(t.out, dtype=bool)
-                modes[order[: round(spec.fraction * t.out)]] = True
-            dtype = np.result_type(fmt.encode(0.0).dtype, alt.encode(0.0).dtype)
-            codes = np.zeros(rows.shape, dtype=dtype)
-            w32 = np.zeros(rows.shape, dtype=np.float32)
-            scale = np.ones(t.out)
-            for f, sel in ((fmt, modes), (alt, ~modes)):
-                if not sel.any():
-                    continue
-                r = rows[sel]
-                s = f.row_scales(r)
-                codes[sel], w32[sel] = _encode_rows(f, r, s)
-                scale[sel] = s
+        modes = modes_of[t.name]
+        codes, w32, scale = _quantize_rows(spec, rows, modes)
         shape = tuple(t.weight.shape)  # the report's; records keep the parameter's layout via from_rows
-        act_fmt, act_scale = acts.get(t.name, (None, None))
+        act_fmt, act_scale, act_sample = acts.get(t.name, (None, None, None))
         records[t.name] = QuantInfo(
             scheme=str(spec),
             w_format=format_spec(fmt),
@@ -248,6 +319,7 @@ def quantize(
             act_format=None if act_fmt is None else act_fmt.name,
             act_scale=act_scale,
             transposed=t.transposed,
+            act_sample=act_sample,
         )
         new_weights[t.name] = t.from_rows(w32)
         n_mode1 = t.out if modes is None else int(modes.sum())
@@ -274,7 +346,7 @@ def quantize(
         for key in [k for k, h in hooks.items() if isinstance(h, ActQuant)]:
             del hooks[key]
         if t.name in acts:
-            t.module.register_forward_pre_hook(ActQuant(*acts[t.name]))
+            t.module.register_forward_pre_hook(ActQuant(*acts[t.name][:2]))
     old = dict(getattr(model, QUANT_ATTR, None) or {})
     old.update(records)
     setattr(model, QUANT_ATTR, old)

@@ -5,7 +5,7 @@ Each kind is the single source of truth for both the simulator and the RTL tests
 
 from ._arith import dot_saturate, dot_wrap, int_dtype, saturate, wrap
 from ._pipeline import MacInputs, MacOutputs, MacPipeline
-from ._runs import act_fits, act_port_bits, act_to_port_codes, to_port_codes, weight_mode
+from ._runs import act_fits, act_port_bits, act_to_port_codes, to_port_codes, weight_mode, weight_port_codes
 from ._stimulus import (
     corner_codes,
     exhaustive_stream,
@@ -60,5 +60,6 @@ __all__ = [
     "to_port_codes",
     "weight_corner_codes",
     "weight_mode",
+    "weight_port_codes",
     "wrap",
 ]

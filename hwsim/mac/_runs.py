@@ -57,3 +57,25 @@ def act_to_port_codes(unit: MacUnit, fmt: Fixed, codes) -> tuple[np.ndarray, int
     c = np.asarray(codes, dtype=np.int64)
     ints = np.where(c >= 1 << (fmt.bits - 1), c - (1 << fmt.bits), c) if fmt.signed else c
     return ints & ((1 << unit.x_bits) - 1), fmt.frac
+
+
+def weight_port_codes(unit: MacUnit, codes, main: NumberFormat, alt: NumberFormat | None = None, modes=None
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A layer's (K, N) weight codes as ``unit``'s weight-port codes, column by column (a GEMM output column is
+    one weight row): ``(port codes (K, N), MAC mode per column, shift per column)`` with port value = format
+    value * 2**shift. ``modes`` (N,) picks ``main`` (1) or ``alt`` (0) per column for mixed schemes."""
+    c = np.asarray(codes, dtype=np.int64)
+    n = c.shape[1]
+    use_main = np.ones(n, dtype=bool) if modes is None else np.asarray(modes).astype(bool)
+    if use_main.shape != (n,):
+        raise ValueError(f"modes must hold one entry per column ({n}), not shape {use_main.shape}")
+    if alt is None and not use_main.all():
+        raise ValueError("columns in mode 0 need the scheme's second format")
+    port = np.zeros(c.shape, dtype=np.int64)
+    mac_modes = np.zeros(n, dtype=np.int64)
+    shift = np.zeros(n, dtype=np.int64)
+    for fmt, sel in ((main, use_main), (alt, ~use_main)):
+        if sel.any():
+            port[:, sel], mode, s = to_port_codes(unit, fmt, c[:, sel])
+            mac_modes[sel], shift[sel] = mode, s
+    return port, mac_modes, shift

@@ -28,6 +28,9 @@ class Report:
     meta: dict = field(default_factory=dict)
     compression: pd.DataFrame | None = None  # per weight layer: pruning asked/achieved, format, widths, MAC
     notes: list[str] = field(default_factory=list)  # what a reader of the totals must know
+    # top-1 accuracy (evaluate=True): accuracy, float_accuracy (uncompressed), data, samples; the dense
+    # baseline's (quantized alike, not pruned) is baseline["accuracy"]
+    accuracy: dict | None = None
 
     def to_dict(self) -> dict:
         out = {"model": self.model, **self.totals, "area_by_component_mm2": self.area}
@@ -35,6 +38,10 @@ class Report:
             out["baseline"] = self.baseline
             out["speedup"] = self.baseline["speedup"]
             out["energy_ratio"] = self.baseline["energy_ratio"]
+        if self.accuracy is not None:
+            out["accuracy"] = self.accuracy["accuracy"]
+            out["float_accuracy"] = self.accuracy["float_accuracy"]
+            out["accuracy_data"] = self.accuracy["data"]
         out["notes"] = list(self.notes)
         out["compression"] = [] if self.compression is None else self.compression.to_dict(orient="records")
         out["meta"] = self.meta
@@ -60,6 +67,11 @@ class Report:
             energy = f"energy {ratio:.2f}x lower" if ratio >= 1 else f"energy {1 / ratio:.2f}x higher"
             lines.append(f"  vs dense    speedup {b['speedup']:.2f}x, {energy} "
                          f"({b['cycles']:,} cycles, {b['energy_j'] * 1e3:.3f} mJ)")
+        if self.accuracy is not None:
+            a = self.accuracy
+            dense = "" if a.get("baseline_accuracy") is None else f", dense {100 * a['baseline_accuracy']:.2f} %"
+            lines.append(f"  accuracy    {100 * a['accuracy']:.2f} % top-1 (uncompressed "
+                         f"{100 * a['float_accuracy']:.2f} %{dense}) on {a['data']}")
         lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
 
