@@ -1,6 +1,6 @@
 """The quantization-scheme study on the registry models with data, beside the papers' claims, and its run time.
 
-    python benchmarks/bench_study.py [--models digits_mlp,vit_digits] [--finetune 3] [--markdown]
+    python benchmarks/bench_study.py [--models digits_mlp,vit_digits] [--finetune 3] [--act-bits 8] [--markdown]
 
 For each model: `hwsim.study.quant_study` with the default schemes, post-training and with ``--finetune``
 epochs of quantization-aware fine-tuning; the MSQ claim (the SP2/fixed row mix at least as accurate as either
@@ -68,6 +68,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default="digits_mlp,vit_digits")
     parser.add_argument("--finetune", type=int, default=3)
+    parser.add_argument("--act-bits", type=int, default=8, help="activation bits of every scheme (default 8)")
     parser.add_argument("--markdown", action="store_true")
     parser.add_argument("--no-timing", action="store_true", help="skip the CLI wall-time measurement")
     args = parser.parse_args()
@@ -75,11 +76,11 @@ def main() -> None:
     for model in args.models.split(","):
         for finetune in (None, args.finetune):
             start = time.perf_counter()
-            study = quant_study(model, finetune=finetune)
+            study = quant_study(model, finetune=finetune, act_bits=args.act_bits)
             took = time.perf_counter() - start
             mode = f"fine-tuned {finetune} epochs" if finetune else "post-training"
-            print(f"\n{model}, {mode}: float {100 * study.meta['float_accuracy']:.2f} % on {study.meta['data']}; "
-                  f"{took:.1f} s")
+            print(f"\n{model}, {mode}, activations {args.act_bits}-bit: float "
+                  f"{100 * study.meta['float_accuracy']:.2f} % on {study.meta['data']}; {took:.1f} s")
             print(show(_table(study, finetune is not None)))
             for line in _claims(study):
                 print(f"- {line}")

@@ -23,12 +23,13 @@ def _resolve_arch(arch) -> AcceleratorConfig:
 
 
 def _resolve_workload(model, prune, quant, example_args, example_kwargs, exclude, allow_unmapped, act_bits=None,
-                      finetune=None, evaluate=False, baseline=None):
-    """(workload, accuracy dict or None)."""
+                      finetune=None, evaluate=False, baseline=None, data=None, train_data=None):
+    """(workload, the `Prepared` model or None for a saved workload)."""
     if isinstance(model, Workload) or (isinstance(model, str | os.PathLike) and str(model).endswith(".npz")):
         given = [n for n, v in (("prune", prune), ("quant", quant), ("exclude", exclude),
                                 ("example_args", example_args), ("example_kwargs", example_kwargs),
-                                ("act_bits", act_bits), ("finetune", finetune)) if v]
+                                ("act_bits", act_bits), ("finetune", finetune), ("data", data),
+                                ("train_data", train_data)) if v is not None and v is not False]
         if given:
             raise ValueError(f"{', '.join(given)}: only for models; a captured workload is already compressed")
         if evaluate:
@@ -42,13 +43,34 @@ def _resolve_workload(model, prune, quant, example_args, example_kwargs, exclude
 
     p = prepare_model(model, prune=prune, quant=quant, act_bits=act_bits, finetune=finetune,
                       example_args=example_args, example_kwargs=example_kwargs, exclude=exclude, evaluate=evaluate,
-                      evaluate_baseline=baseline == "dense")
-    accuracy = None
-    if evaluate:
-        accuracy = {"accuracy": p.accuracy, "float_accuracy": p.float_accuracy, "data": p.data.source,
-                    "samples": None if p.predictions is None else int(p.predictions.shape[0]),
-                    "baseline_accuracy": p.baseline_accuracy}
-    return capture(p.model, p.args, p.kwargs, name=p.name, strict=not allow_unmapped), accuracy
+                      evaluate_baseline=evaluate and baseline == "dense", data=data, train_data=train_data)
+    return capture(p.model, p.args, p.kwargs, name=p.name, strict=not allow_unmapped), p
+
+
+def _accuracy(p, mac_unit, notes: list[str]) -> dict:
+    """The report's accuracy record: the torch path's and, when every quantized layer's activations are codes,
+    the integer path's on the simulated MAC (with its accumulator overflows)."""
+    from .frontend import quant_info
+    from .frontend._data import top1
+    from .frontend._integer import integer_model, integer_overflows
+
+    out = {"accuracy": p.accuracy, "float_accuracy": p.float_accuracy, "data": p.data.source,
+           "samples": None if p.predictions is None else int(p.predictions.shape[0]),
+           "baseline_accuracy": p.baseline_accuracy, "hardware_accuracy": None, "overflows": None}
+    records = quant_info(p.model)
+    if records and all(q.act_format is not None for q in records.values()):
+        hardware = integer_model(p.model, mac_unit)
+        out["hardware_accuracy"], _ = top1(hardware, p.data)
+        out["overflows"], total = integer_overflows(hardware)
+        if out["overflows"]:
+            notes.append(f"{out['overflows']} of {total} accumulator results overflowed the MAC's acc_bits on the "
+                         f"evaluation data: hardware accuracy {100 * out['hardware_accuracy']:.2f} % against "
+                         f"{100 * p.accuracy:.2f} % for the float-accumulating torch model")
+    else:
+        notes.append("accuracy from the torch model: "
+                     + ("the model is not quantized" if not records else "activations are not quantized (give "
+                        "act_bits)") + ", so there is no integer path to run")
+    return out
 
 
 def dense_baseline(workload: Workload) -> Workload:
@@ -125,8 +147,8 @@ def _run(workload: Workload, cfg: AcceleratorConfig, progress: bool, mac_activit
 
 def simulate(model, arch=None, *, prune: str | None = None, quant: str | None = None, baseline: str | None = None,
              example_args=None, example_kwargs=None, exclude=None, allow_unmapped: bool = False,
-             act_bits: int | None = None, finetune=None, evaluate: bool = False, mac_activity: str = "data",
-             progress: bool = False):
+             act_bits: int | None = None, finetune=None, evaluate: bool = False, data=None, train_data=None,
+             mac_activity: str = "data", progress: bool = False):
     """Simulate a model on an accelerator; returns a `hwsim.report.Report`.
 
     ``model``: a `Workload`, a saved workload (``.npz``), a registry name, a ``.py`` file defining ``model`` and
@@ -137,8 +159,9 @@ def simulate(model, arch=None, *, prune: str | None = None, quant: str | None = 
     mapping are left out of the totals (and named in ``report.notes``) instead of failing. ``act_bits``: the
     quantized layers' input activations in fixed point too (calibrated on the model's training inputs, or on
     ``example_args`` for a model without data); ``finetune``: epochs of quantization-aware fine-tuning.
-    ``evaluate=True``: the top-1 accuracy on the model's held-out data (`hwsim.evaluate`'s torch path, which
-    agrees with the hardware arithmetic) in ``report.accuracy``, beside the uncompressed model's.
+    ``evaluate=True``: the top-1 accuracy on the model's held-out data (``data``/``train_data`` for a torch
+    module, as in `hwsim.evaluate`) in ``report.accuracy``: the torch path's, the uncompressed model's, and,
+    with quantized activations, the integer path's on the simulated MAC with its accumulator overflows.
     A registry model with data is simulated with its trained weights. ``mac_activity="data"`` (default): a layer
     whose activations are quantized costs the MAC energy of its own code pairs at gate level (`hwsim.cost.
     layer_mac_energy`; ``totals["mac_energy_random_j"]`` is what uniform random codes would have cost);
@@ -167,8 +190,8 @@ def simulate(model, arch=None, *, prune: str | None = None, quant: str | None = 
             make_mac(kind, **params)
         except (TypeError, ValueError) as e:
             raise ValueError(f"quant {quant!r} needs a {kind} MAC, which cannot be built: {e}") from None
-    workload, accuracy = _resolve_workload(model, prune, quant, example_args, example_kwargs, exclude,
-                                           allow_unmapped, act_bits, finetune, evaluate, baseline)
+    workload, prepared = _resolve_workload(model, prune, quant, example_args, example_kwargs, exclude,
+                                           allow_unmapped, act_bits, finetune, evaluate, baseline, data, train_data)
     from .sim import activation_gemm_note, compression_notes, compression_table, mac_for_workload
 
     if arch is None:  # the default accelerator with the MAC the workload's formats need
@@ -179,6 +202,7 @@ def simulate(model, arch=None, *, prune: str | None = None, quant: str | None = 
         where = "the given config" if isinstance(arch, AcceleratorConfig) else str(arch)
         mac_note = f"MAC {mac_text(cfg.array.mac)} from {where}"
     notes = []
+    accuracy = _accuracy(prepared, cfg.array.mac.unit, notes) if evaluate else None
     unmapped = [op for op in workload if op.kind == "unmapped"]
     if unmapped and allow_unmapped:  # run what maps; say what does not
         workload = Workload([op for op in workload if op.kind != "unmapped"], workload.arrays, workload.meta)

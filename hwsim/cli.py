@@ -259,15 +259,18 @@ def _cmd_simulate(args: argparse.Namespace) -> None:
 
 
 def _cmd_study_quant(args: argparse.Namespace) -> None:
+    import shlex
+
     from ._util import check_writable_dir
     from .study import DEFAULT_SCHEMES, quant_study
 
     out = check_writable_dir(args.out)
     schemes = args.schemes if args.schemes is not None else ",".join(DEFAULT_SCHEMES)
-    command = " ".join(["hwsim study quant", args.model, "--schemes", schemes,
-                        *(["--arch", args.arch] if args.arch else []),
-                        *(["--finetune", str(args.finetune)] if args.finetune else []),
-                        *(["--act-bits", str(args.act_bits)] if args.act_bits != 8 else []), "--out", str(args.out)])
+    command = shlex.join(["hwsim", "study", "quant", args.model, "--schemes", schemes,
+                          *(["--arch", args.arch] if args.arch else []),
+                          *(["--finetune", str(args.finetune)] if args.finetune is not None else []),
+                          *(["--act-bits", str(args.act_bits)] if args.act_bits != 8 else []),
+                          *[w for p in args.exclude or () for w in ("--exclude", p)], "--out", str(args.out)])
     study = quant_study(args.model, schemes, arch=args.arch, act_bits=args.act_bits, finetune=args.finetune,
                         exclude=args.exclude, progress=sys.stderr.isatty(), command=command)
     study.save(out)

@@ -157,7 +157,12 @@ def test_evaluate_module_with_data_and_errors():
     ev = hwsim.evaluate(model, quant="fixed:8", act_bits=8, data=(split.x_test, split.y_test),
                         train_data=(split.x_train, split.y_train), path="both")
     assert ev.disagreements == 0 and ev.accuracy > 0.9
-    assert quant_info(model)  # a module is compressed in place
+    assert not quant_info(model)  # the caller's module is left as it was: a copy was compressed
+    quantize(model, "fixed:8", act_bits=8, calib=split.x_train[:512])  # a module the user compressed himself
+    own = hwsim.evaluate(model, data=(split.x_test, split.y_test), path="hardware")
+    assert own.float_accuracy is None and own.accuracy == ev.hardware_accuracy and own.overflows == 0
+    with pytest.raises(ValueError, match="already pruned or quantized"):
+        hwsim.evaluate(model, quant="fixed:4", data=(split.x_test, split.y_test))
     with pytest.raises(ValueError, match="needs data"):
         hwsim.evaluate(trained_model("cancer_mlp"))
     with pytest.raises(ValueError, match="has no dataset"):
@@ -257,3 +262,147 @@ def test_simulate_eval_errors(tmp_path, capsys):
     assert "evaluate needs the model" in capsys.readouterr().err
     assert main(["simulate", "digits_mlp", "--act-bits", "8", "--out", str(tmp_path / "c")]) == 2
     assert "act_bits applies to quantized layers" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------------ review: edge cases
+
+
+def _conv_net(kind: str) -> nn.Module:
+    torch.manual_seed(0)
+    if kind == "conv2d":
+        return nn.Sequential(nn.Conv2d(4, 6, 3, stride=2, padding=1, dilation=2, groups=2), nn.ReLU(),
+                             nn.Flatten(), nn.LazyLinear(3))
+    if kind == "conv1d":
+        return nn.Sequential(nn.Conv1d(4, 8, 3, padding=1, groups=4, bias=False), nn.ReLU(), nn.Flatten(),
+                             nn.LazyLinear(3))
+    from transformers.pytorch_utils import Conv1D
+
+    class Hf(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c = Conv1D(6, 5)
+            self.out = nn.Linear(6, 3)
+
+        def forward(self, x):
+            return self.out(torch.relu(self.c(x)))
+
+    return Hf()
+
+
+@pytest.mark.parametrize("kind", ["conv2d", "conv1d", "hf_conv1d"])
+@pytest.mark.parametrize("spec", ["fixed:8", "posit:4:1", "msq:4:0.5", "posit+fixed:4:1:4"])
+def test_integer_path_matches_torch_on_grouped_strided_dilated_convs_and_hf_conv1d(kind, spec):
+    if kind == "hf_conv1d":
+        pytest.importorskip("transformers")
+    shape = {"conv2d": (64, 4, 9, 9), "conv1d": (64, 4, 11), "hf_conv1d": (64, 7, 5)}[kind]
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(1))
+    model = _conv_net(kind)
+    model(x)  # materialize the lazy layers
+    quantize(model, spec, act_bits=8, calib=x)
+    with torch.no_grad():
+        a, b = model(x), integer_model(model)(x)
+    assert torch.allclose(a, b, rtol=1e-4, atol=1e-4 * float(a.abs().max())), (kind, spec)
+
+
+def test_narrow_accumulator_overflows_are_counted_and_reported():
+    from hwsim.arch import AcceleratorConfig, MacConfig
+
+    cfg = AcceleratorConfig()
+    narrow = dataclasses_replace_mac(cfg, MacConfig(kind="fixed", params={"w_bits": 8, "x_bits": 9, "acc_bits": 17}))
+    ev = hwsim.evaluate("digits_mlp", quant="fixed:8", act_bits=8, path="both", arch=narrow)
+    assert ev.overflows > 0 and ev.hardware_accuracy < ev.accuracy
+    wide = hwsim.evaluate("digits_mlp", quant="fixed:8", act_bits=8, path="both")
+    assert wide.overflows == 0 and wide.disagreements == 0
+    report = hwsim.simulate("digits_mlp", narrow, quant="fixed:8", act_bits=8, evaluate=True)
+    assert report.accuracy["overflows"] == ev.overflows
+    assert report.accuracy["hardware_accuracy"] == ev.hardware_accuracy
+    assert any("overflowed the MAC's acc_bits" in n for n in report.notes)
+    with pytest.raises(ValueError, match="arch picks the MAC of the hardware path"):
+        hwsim.evaluate("digits_mlp", quant="fixed:8", act_bits=8, arch=narrow)
+
+
+def dataclasses_replace_mac(cfg, mac):
+    import dataclasses
+
+    return dataclasses.replace(cfg, array=dataclasses.replace(cfg.array, mac=mac))
+
+
+def test_finetune_keeps_pruned_weights_at_zero():
+    from hwsim.frontend import prepare_model, prune_info
+
+    p = prepare_model("digits_mlp", prune="unstructured:0.3", quant="fixed:8", act_bits=8, finetune=1)
+    params = dict(p.model.named_parameters())
+    for name, info in prune_info(p.model).items():
+        assert not params[name].detach().numpy()[~info.mask].any()
+        codes = quant_info(p.model)[name].codes
+        assert not codes[~info.mask].any()
+
+
+def test_model_file_without_data_still_quantizes_on_its_example_input(tmp_path):
+    path = _write(tmp_path, USER_MODEL)
+    out = tmp_path / "r"
+    assert main(["simulate", path, "--quant", "posit+fixed:4:1:4", "--act-bits", "8", "--out", str(out)]) == 0
+    data = json.loads((out / "report.json").read_text())
+    assert data["compression"][0]["act_format"] is not None
+
+
+def test_iterator_data_is_read_once_and_user_errors_are_one_line(tmp_path, capsys):
+    split = dataset("cancer_mlp")
+
+    def batches():
+        for i in range(0, split.y_test.shape[0], 50):
+            yield split.x_test[i:i + 50], split.y_test[i:i + 50]
+
+    ev = hwsim.evaluate(trained_model("cancer_mlp"), quant="fixed:8", data=batches())
+    assert ev.samples == split.y_test.shape[0]
+    bad = _write(tmp_path, USER_MODEL + "def eval_data():\n    return 1 / 0\n")
+    assert main(["simulate", bad, "--eval", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "eval_data in" in err and "ZeroDivisionError" in err and err.count("\n") == 1
+    raising = _write(tmp_path, USER_MODEL + "def evaluate(model):\n    raise RuntimeError('no GPU')\n")
+    with pytest.raises(ValueError, match="evaluate.*failed: RuntimeError: no GPU"):
+        hwsim.evaluate(raising)
+    np_score = _write(tmp_path, USER_MODEL + "import numpy as np\ndef evaluate(model):\n    return np.float32(0.5)\n")
+    assert hwsim.evaluate(np_score).accuracy == 0.5
+    as_dict = _write(tmp_path, USER_MODEL + "eval_data = {'x': x, 'y': y}\n")
+    with pytest.raises(ValueError, match="must be an \\(x, y\\) pair or an iterable of \\(x, y\\) batches, not dict"):
+        hwsim.evaluate(as_dict)
+
+
+def test_options_that_do_not_apply_are_refused_before_any_work():
+    split = dataset("cancer_mlp")
+    model = trained_model("cancer_mlp")
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    with pytest.raises(ValueError, match="finetune must be a number of epochs"):
+        hwsim.evaluate("cancer_mlp", quant="fixed:4", finetune=2.5)
+    with pytest.raises(ValueError, match="none of them applies"):
+        hwsim.evaluate(model, quant="fixed:8", data=(split.x_test, split.y_test),
+                       train_data=(split.x_train, split.y_train))
+
+    class Two(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = nn.Linear(30, 2)
+
+        def forward(self, x, z):
+            return self.a(x) + z
+
+    from hwsim.frontend import prepare_model, prune_info
+
+    two = Two()
+    xy = ((split.x_train, torch.zeros(split.x_train.shape[0], 2)), split.y_train)
+    with pytest.raises(ValueError, match="finetune trains models with one input tensor"):
+        prepare_model(two, prune="unstructured:0.5", quant="fixed:8", finetune=1,
+                      example_args=(split.x_train[:1], torch.zeros(1, 2)), data=[xy], train_data=[xy])
+    assert not prune_info(two) and not quant_info(two)  # refused before pruning
+    with pytest.raises(ValueError, match="act_bits, finetune, data, train_data: only for models"):
+        hwsim.simulate(hwsim_workload(), act_bits=8, finetune=1, data=(split.x_test, split.y_test),
+                       train_data=(split.x_train, split.y_train))
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+
+
+def hwsim_workload():
+    from hwsim.frontend import capture, prepare_model
+
+    p = prepare_model("cancer_mlp", quant="fixed:4")
+    return capture(p.model, p.args, p.kwargs, name=p.name)

@@ -187,3 +187,26 @@ def test_workload_round_trips_the_activation_sample(tmp_path):
         assert a.act_codes == b.act_codes
         assert np.array_equal(wl.arrays[a.act_codes], back.arrays[b.act_codes])
         assert wl.arrays[a.act_codes].max() < 2**6
+
+
+def test_stimulus_streams_only_what_the_energy_model_counts():
+    """N:M pruning is priced as zero-gated MACs (density x MACs), so its stimulus carries no pruned zeros; a
+    linear layer's activations are its tokens' inputs at the weight's K index."""
+    from hwsim.cost import layer_mac_stimulus
+    from hwsim.frontend import capture, prepare_model
+    from hwsim.sim import mac_for_workload
+
+    p = prepare_model("digits_mlp", prune="nm:2:4", quant="fixed:4", act_bits=8)
+    wl = capture(p.model, p.args, p.kwargs, name=p.name)
+    cfg, _ = mac_for_workload(wl, hwsim.arch.AcceleratorConfig())
+    unit = cfg.array.mac.unit
+    for op in wl.gemms:
+        stim = layer_mac_stimulus(unit, op, wl)
+        assert (unit.weight_ints(stim["w"]) != 0).all(), op.name
+        x = np.asarray(wl.arrays[op.act_codes])
+        assert set(np.unique(stim["x"])) <= set(np.unique(x))
+    from hwsim._simulate import dense_baseline  # the dense baseline keeps the pruned codes, zeros streamed
+
+    base = dense_baseline(wl)
+    zeros = [(unit.weight_ints(layer_mac_stimulus(unit, op, base)["w"]) == 0).mean() for op in base.gemms]
+    assert max(zeros) > 0.3

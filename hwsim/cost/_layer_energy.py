@@ -3,8 +3,11 @@
 A uniformly random operand stream is the worst case for most formats: real weights cluster near zero (SP2 codes
 with zero terms, small-magnitude posits with long regimes), real activations are mostly small or zero after a
 ReLU. `layer_mac_stimulus` drives each of `MAC_LANES` lanes as one output-stationary PE computing one output
-column: the weights of that column in K order (kept pruning blocks only, as the engine streams them), the
-activations as consecutive input codes of the calibration sample, a clear at the start of each dot product.
+column: the weights of that column in K order over what the energy model counts as MACs (the kept pruning
+blocks, as the engine streams them; for N:M, unstructured or channel pruning, which the simulator prices as
+zero-gated, the non-zero weights only), a clear at the start of each dot product, and the activations of the
+calibration sample: for a linear layer the token's own input at the weight's K index, for a convolution (whose
+sample is in NCHW order, not im2col order) consecutive input codes.
 `layer_mac_energy` prices it with `mac_energy` (cached by the stimulus, which is a pure function of the codes).
 """
 
@@ -51,7 +54,13 @@ def layer_mac_stimulus(unit, op, workload, *, lanes: int = MAC_LANES, cycles: in
     if x_port.size == 0 or k == 0:
         return None
     kept = _kept_elements(op, workload, k, cols // groups, groups)
+    if op.prune not in (None, "block") and op.density < 1:  # priced as zero-gated: only non-zero weights count
+        wi = unit.weight_ints(w_port, np.broadcast_to(mac_modes, w_port.shape)) if unit.has_mode else \
+            unit.weight_ints(w_port)
+        kept &= np.asarray(wi) != 0
     live = np.flatnonzero(kept.any(axis=0))
+    aligned = op.role == "linear" and x_port.size >= k  # rows of K consecutive features: x[m, k] exactly
+    tokens = x_port.size // k if aligned else 0
     if live.size == 0:
         return None
     rng = np.random.default_rng([seed, k, cols])
@@ -64,7 +73,10 @@ def layer_mac_stimulus(unit, op, workload, *, lanes: int = MAC_LANES, cycles: in
         step = (int(rng.integers(ks.size)) + t) % ks.size
         stim["w"][:, lane] = w_port[ks[step], col]
         stim["clear"][:, lane] = (step == 0) | (t == 0)
-        stim["x"][:, lane] = x_port[(int(rng.integers(x_port.size)) + t) % x_port.size]
+        if aligned:
+            stim["x"][:, lane] = x_port[int(rng.integers(tokens)) * k + ks[step]]
+        else:
+            stim["x"][:, lane] = x_port[(int(rng.integers(x_port.size)) + t) % x_port.size]
         stim["mode"][:, lane] = mac_modes[col]
     if not unit.has_mode:
         del stim["mode"]

@@ -10,6 +10,7 @@ last dimension.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -37,14 +38,31 @@ def _batch(item, where: str) -> Batch:
     return args, y
 
 
+def _user_call(fn, where: str, *args):
+    """Call a user's function; its failure is reported in one line naming ``where``."""
+    try:
+        return fn(*args)
+    except Exception as e:  # the user's code
+        raise ValueError(f"{where} failed: {type(e).__name__}: {e}") from e
+
+
 def as_batches(data, where: str) -> list[Batch]:
     """``(x, y)``, an iterable of such pairs, or a function returning either, as a list of (args, labels)."""
     if callable(data) and not isinstance(data, nn.Module):
-        data = data()
+        data = _user_call(data, where)
     if isinstance(data, tuple | list) and len(data) == 2 and isinstance(data[1], torch.Tensor):
         batches = [_batch(tuple(data), where)]
-    elif isinstance(data, Iterable) and not isinstance(data, torch.Tensor | str):
-        batches = [_batch(item, where) for item in data]
+    elif isinstance(data, Iterable) and not isinstance(data, torch.Tensor | str | dict):
+        iterator = iter(data)
+        batches = []
+        while True:
+            try:
+                item = next(iterator)
+            except StopIteration:
+                break
+            except Exception as e:  # a user's generator or DataLoader
+                raise ValueError(f"{where} failed: {type(e).__name__}: {e}") from e
+            batches.append(_batch(item, where))
     else:
         raise ValueError(f"{where} must be an (x, y) pair or an iterable of (x, y) batches, "
                          f"not {type(data).__name__}")
@@ -64,18 +82,16 @@ class ModelData:
     evaluate: Callable[[nn.Module], float] | None = None
 
     def calib_args(self) -> tuple[torch.Tensor, ...]:
-        """Inputs to calibrate activation ranges on: the first `CALIB_SAMPLES` training inputs, else the first
-        evaluation batch."""
+        """Inputs to calibrate activation ranges on: the first `CALIB_SAMPLES` training inputs (over as many
+        batches as that takes), else as many of the evaluation inputs."""
         batches = self.train or self.test
         if not batches:
             raise ValueError(f"{self.source}: no inputs to calibrate activations on (define train_data)")
-        args, _ = batches[0]
-        return tuple(a[:CALIB_SAMPLES] for a in args)
+        return _first_samples(batches)[0]
 
-    def sensitivity_batch(self) -> Batch:
-        """Up to `CALIB_SAMPLES` training samples for the loss gradients that rank rows (posit+fixed)."""
-        args, y = self.train[0]
-        return tuple(a[:CALIB_SAMPLES] for a in args), y[:CALIB_SAMPLES]
+    def train_sample(self) -> Batch:
+        """The first `CALIB_SAMPLES` training samples: the loss gradients that rank rows (posit+fixed)."""
+        return _first_samples(self.train)
 
     def train_xy(self, what: str) -> Batch:
         """The whole training part as one (args, labels) batch; ValueError naming ``what`` needs it."""
@@ -83,6 +99,19 @@ class ModelData:
             raise ValueError(f"{what} needs training data; {self.source} has none (define train_data)")
         args = tuple(torch.cat([b[0][i] for b in self.train]) for i in range(len(self.train[0][0])))
         return args, torch.cat([y for _, y in self.train])
+
+
+def _first_samples(batches: list[Batch], n: int = CALIB_SAMPLES) -> Batch:
+    """The first ``n`` samples of ``batches`` as one (args, labels) batch."""
+    taken, total = [], 0
+    for args, y in batches:
+        if total >= n:
+            break
+        k = min(n - total, int(y.shape[0]))
+        taken.append((tuple(a[:k] for a in args), y[:k]))
+        total += k
+    args = tuple(torch.cat([b[0][i] for b in taken]) for i in range(len(taken[0][0])))
+    return args, torch.cat([y for _, y in taken])
 
 
 def data_for(spec, *, data=None, train_data=None, module=None, file=None) -> ModelData:
@@ -130,10 +159,10 @@ def top1(model: nn.Module, data: ModelData, *, batch_size: int = 1024) -> tuple[
     model.eval()
     try:
         if data.evaluate is not None:
-            acc = data.evaluate(model)
-            if isinstance(acc, torch.Tensor):
+            acc = _user_call(data.evaluate, f"evaluate(model) in {data.source}", model)
+            if isinstance(acc, torch.Tensor) and acc.numel() == 1:
                 acc = acc.item()
-            if isinstance(acc, bool) or not isinstance(acc, int | float) or not 0.0 <= float(acc) <= 1.0:
+            if isinstance(acc, bool) or not isinstance(acc, numbers.Real) or not 0.0 <= float(acc) <= 1.0:
                 raise ValueError(f"evaluate(model) in {data.source} must return an accuracy in [0, 1], "
                                  f"not {acc!r}")
             return float(acc), None

@@ -12,12 +12,14 @@ transformers Conv1D computes what the accelerator computes, independently of the
 4. the read-out applies the real scale: ``acc * 2**-(F + shifts) * row_scale * act_scale`` in float64, plus the
    bias, rounded once to float32.
 
-The MAC is the one the scheme runs on by default (`QuantSpec.default_mac`, activation port as wide as the
-layer's codes need), as `hwsim simulate` chooses it without ``--arch``. Everything else (normalization,
+The MAC is the one given (the simulated accelerator's), else the one the scheme runs on by default
+(`QuantSpec.default_mac`, activation port as wide as the layer's codes need). Everything else (normalization,
 softmax, the attention's activation x activation products, layers left unquantized) runs as in the torch
-model. The fake-quantized torch model computes the same numbers in float32; the two differ only by float32
-rounding of the products' sum and of the dequantized weights (each about 2**-24 relative), which moves a
-prediction only where two logits tie to that precision (or a requantization sits on a rounding boundary).
+model. The fake-quantized torch model computes the same numbers in float32; while no accumulator overflows, the
+two differ only by float32 rounding of the products' sum and of the dequantized weights (each about 2**-24
+relative), which moves a prediction only where two logits tie to that precision (or a requantization sits on a
+rounding boundary). Where an accumulator does overflow (``acc_bits`` too narrow for the layer's K), the integer
+path computes what the hardware does and the torch model does not: `integer_overflows` counts those results.
 """
 
 from __future__ import annotations
@@ -32,16 +34,16 @@ from torch import nn
 from ._meta import QUANT_ATTR, QuantInfo
 from ._prune import _is_hf_conv1d
 
-__all__ = ["integer_model"]
+__all__ = ["integer_model", "integer_overflows"]
 
 
 class _IntegerLayer:
     """The integer datapath of one quantized layer (see the module docstring); ``__call__(module, x)``."""
 
-    def __init__(self, name: str, module: nn.Module, info: QuantInfo) -> None:
+    def __init__(self, name: str, module: nn.Module, info: QuantInfo, mac=None) -> None:
         from hwsim.arch import EngineConfig
         from hwsim.formats import Fixed, parse_format, parse_quant
-        from hwsim.mac import act_port_bits, make_mac, weight_port_codes
+        from hwsim.mac import act_fits, act_port_bits, make_mac, weight_port_codes
 
         if info.act_format is None:
             raise ValueError(f"layer {name}: its input activations are not quantized, so the hardware path has no "
@@ -49,8 +51,14 @@ class _IntegerLayer:
         act = parse_format(info.act_format)
         if not isinstance(act, Fixed):
             raise ValueError(f"layer {name}: activation format {info.act_format} is not fixed point")
-        kind, params = parse_quant(info.scheme).default_mac()
-        self.unit = make_mac(kind, **params, x_bits=act_port_bits(act))
+        if mac is None:
+            kind, params = parse_quant(info.scheme).default_mac()
+            mac = make_mac(kind, **params, x_bits=act_port_bits(act))
+        if not act_fits(mac, act):
+            raise ValueError(f"layer {name}: {act.name} activations do not fit the {mac.name} MAC's activation "
+                             f"port ({mac.x_format.name})")
+        self.unit = mac
+        self.overflowed = self.outputs = 0  # accumulator results that wrapped or saturated, of all computed
         self.engine = EngineConfig(rows=1, cols=1, block_k=1, block_n=1, mac=self.unit)
         self.name, self.act, self.act_scale = name, act, float(info.act_scale)
         self.x_shift = act.frac  # activation-port value = code value * 2**frac (`act_to_port_codes`)
@@ -58,8 +66,11 @@ class _IntegerLayer:
         codes = np.asarray(info.codes)
         rows = codes.T if info.transposed else codes.reshape(codes.shape[0], -1)  # (out, K)
         alt = None if info.alt_format is None else parse_format(info.alt_format)
-        port, mac_modes, shift = weight_port_codes(self.unit, rows.T, parse_format(info.w_format), alt,
-                                                   info.row_modes)
+        try:
+            port, mac_modes, shift = weight_port_codes(self.unit, rows.T, parse_format(info.w_format), alt,
+                                                       info.row_modes)
+        except ValueError as e:
+            raise ValueError(f"layer {name}: {e}") from None
         port = port.T
         self.w_port = port  # (out, K) weight-port codes
         self.mac_modes = mac_modes
@@ -81,7 +92,22 @@ class _IntegerLayer:
         w = self.w_port[rows].T  # (K, N)
         modes = self.mac_modes[rows] if self.unit.has_mode else None
         acc = gemm_outputs(self.engine, x_port, w, modes=modes)
+        self._count_overflow(x_port, w, modes, acc)
         return np.asarray(acc, dtype=np.float64) * np.ldexp(self.out_scale[rows], -self.x_shift)[None, :]
+
+
+    def _count_overflow(self, x_port, w, modes, acc) -> None:
+        """Count the outputs whose exact sum left the accumulator's range (they wrapped or saturated)."""
+        unit = self.unit
+        wi = unit.weight_ints(w, np.broadcast_to(modes, w.shape)) if modes is not None else unit.weight_ints(w)
+        xi = unit.act_ints(x_port)
+        self.outputs += int(np.size(acc))
+        limit = 1 << (unit.acc_bits - 1)
+        bound = int(np.abs(xi).max(initial=0)) * int(np.abs(np.asarray(wi, dtype=object)).sum(axis=0).max(initial=0))
+        if bound < limit:
+            return  # no sum of these operands can reach the accumulator's range
+        exact = np.asarray(xi, dtype=object) @ np.asarray(wi, dtype=object)
+        self.overflowed += int((exact != np.asarray(acc, dtype=object)).sum())
 
 
 def _linear_forward(layer: _IntegerLayer, module: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -95,6 +121,9 @@ def _linear_forward(layer: _IntegerLayer, module: nn.Module, x: torch.Tensor) ->
 def _conv_forward(layer: _IntegerLayer, module: nn.Conv1d | nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
     """im2col per group, as `capture` lowers the convolution (zero padding only)."""
     one_d = isinstance(module, nn.Conv1d)
+    if x.ndim != (3 if one_d else 4):
+        raise ValueError(f"layer {layer.name}: the integer path takes batched input (N, C, {'L' if one_d else 'H, W'}),"
+                         f" not shape {tuple(x.shape)}")
     if module.padding_mode != "zeros":
         raise ValueError(f"layer {layer.name}: padding_mode={module.padding_mode!r} has no integer path "
                          "(zero padding only)")
@@ -130,11 +159,13 @@ def _hf_conv1d_forward(layer: _IntegerLayer, module: nn.Module, x: torch.Tensor)
     return torch.from_numpy(y.astype(np.float32)).reshape(*lead, y.shape[1])
 
 
-def integer_model(model: nn.Module) -> nn.Module:
+def integer_model(model: nn.Module, mac=None) -> nn.Module:
     """A deep copy of the quantized ``model`` whose quantized GEMM layers run the hardware's integer arithmetic
-    (module docstring); the original is untouched. ValueError naming the layer when one cannot: its input is
-    not quantized, its parent applies the weight itself (MultiheadAttention), or it is not a layer type with an
-    integer path."""
+    (module docstring); the original is untouched. ``mac``: the `hwsim.mac.MacUnit` every layer runs on (the
+    simulated accelerator's), default each scheme's own. ValueError naming the layer when one cannot: its input
+    is not quantized, its parent applies the weight itself (MultiheadAttention), the MAC cannot read its
+    formats, or it is not a layer type with an integer path. `integer_overflows` counts the accumulator
+    results that wrapped or saturated since the copy was made."""
     from ._quant import ActQuant
 
     records = dict(getattr(model, QUANT_ATTR, None) or {})
@@ -160,16 +191,23 @@ def integer_model(model: nn.Module) -> nn.Module:
             forward = _hf_conv1d_forward
         else:
             raise ValueError(f"layer {param}: {type(module).__name__} has no integer path")
-        layer = _IntegerLayer(param, module, info)
+        layer = _IntegerLayer(param, module, info, mac)
         hooks = module._forward_pre_hooks
         for key in [k for k, h in hooks.items() if isinstance(h, ActQuant)]:
             del hooks[key]  # the integer layer requantizes its input itself
 
-        def run(x, *rest, _layer=layer, _module=module, _forward=forward):
-            if rest:
-                raise ValueError(f"layer {_layer.name}: the integer path takes one input, not {1 + len(rest)}")
+        def run(x, *rest, _layer=layer, _module=module, _forward=forward, **kwargs):
+            if rest or kwargs:
+                raise ValueError(f"layer {_layer.name}: the integer path takes one input tensor, not "
+                                 f"{1 + len(rest)} and keywords {sorted(kwargs)}")
             return _forward(_layer, _module, x)
 
         module.forward = run
-        module._hwsim_integer = layer  # for inspection (tests, debugging)
+        module._hwsim_integer = layer  # for inspection (tests, debugging) and `integer_overflows`
     return copied
+
+
+def integer_overflows(model: nn.Module) -> tuple[int, int]:
+    """(accumulator results that overflowed, results computed) over the integer layers of an `integer_model`."""
+    layers = [m._hwsim_integer for m in model.modules() if hasattr(m, "_hwsim_integer")]
+    return sum(x.overflowed for x in layers), sum(x.outputs for x in layers)

@@ -124,14 +124,28 @@ def prepare_model(model, *, prune=None, quant=None, act_bits=None, finetune=None
             raise TypeError(f"exclude must be a pattern string or a list of them, not {exclude!r}")
         if not (prune_spec or quant_spec):
             raise ValueError("exclude applies to pruning and quantization; give prune or quant")
-    has_own_data = data is not None or file is not None or (spec is not None and _registry_has_data(spec))
-    needs_data = evaluate or finetune is not None or (act_bits is not None and has_own_data) or \
-        (quant_spec is not None and quant_spec.kind.sensitivity and has_own_data)
+    if evaluate_baseline and not evaluate:
+        raise ValueError("evaluate_baseline measures the baseline's accuracy; give evaluate=True")
+    if finetune is not None:
+        from ._finetune import check_finetune_value
+
+        check_finetune_value(finetune)
+    file_has_data = file is not None and any(hasattr(file, n) for n in ("eval_data", "train_data", "evaluate"))
+    has_own_data = data is not None or file_has_data or (spec is not None and _registry_has_data(spec))
+    sensitivity = quant_spec is not None and quant_spec.kind.sensitivity
+    needs_data = evaluate or finetune is not None or (has_own_data and (act_bits is not None or sensitivity))
+    if train_data is not None and not (act_bits is not None or sensitivity or finetune is not None):
+        raise ValueError("train_data serves activation calibration (act_bits), posit+fixed row ranking and "
+                         "finetune; none of them applies here")
     found = data_for(spec if spec is not None else module, data=data, train_data=train_data, module=module,
                      file=file) if needs_data else None
+    if finetune is not None:  # before any weight changes: a model that cannot be fine-tuned is not pruned first
+        x, _ = found.train_xy("finetune")
+        if len(x) != 1:
+            raise ValueError(f"finetune trains models with one input tensor, not {len(x)}")
     float_acc = top1(module, found)[0] if evaluate else None
     base_acc = None
-    if evaluate and evaluate_baseline:
+    if evaluate_baseline:
         import copy
 
         base = copy.deepcopy(module)
@@ -156,12 +170,10 @@ def _quantize(module, spec, exclude, act_bits, finetune, found, example_args) ->
     if act_bits is not None:
         options.update(act_bits=act_bits, calib=found.calib_args() if found is not None else example_args)
     if spec.kind.sensitivity and found is not None and found.train:
-        x, y = found.sensitivity_batch()
+        x, y = found.train_sample()
         options["data"] = (x, y, torch.nn.functional.cross_entropy)
     if finetune is not None:
         x, y = found.train_xy("finetune")
-        if len(x) != 1:
-            raise ValueError("finetune trains models with one input tensor")
         options.update(finetune=finetune, train_data=(x[0], y))
     quantize(module, spec, exclude=exclude, **options)
 

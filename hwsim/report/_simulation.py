@@ -28,7 +28,8 @@ class Report:
     meta: dict = field(default_factory=dict)
     compression: pd.DataFrame | None = None  # per weight layer: pruning asked/achieved, format, widths, MAC
     notes: list[str] = field(default_factory=list)  # what a reader of the totals must know
-    # top-1 accuracy (evaluate=True): accuracy, float_accuracy (uncompressed), data, samples; the dense
+    # top-1 accuracy (evaluate=True): accuracy, float_accuracy (uncompressed), data, samples, hardware_accuracy
+    # (integer path on the simulated MAC, None without quantized activations) and its overflows; the dense
     # baseline's (quantized alike, not pruned) is baseline["accuracy"]
     accuracy: dict | None = None
 
@@ -42,6 +43,8 @@ class Report:
             out["accuracy"] = self.accuracy["accuracy"]
             out["float_accuracy"] = self.accuracy["float_accuracy"]
             out["accuracy_data"] = self.accuracy["data"]
+            out["hardware_accuracy"] = self.accuracy.get("hardware_accuracy")
+            out["accumulator_overflows"] = self.accuracy.get("overflows")
         out["notes"] = list(self.notes)
         out["compression"] = [] if self.compression is None else self.compression.to_dict(orient="records")
         out["meta"] = self.meta
@@ -70,7 +73,9 @@ class Report:
         if self.accuracy is not None:
             a = self.accuracy
             dense = "" if a.get("baseline_accuracy") is None else f", dense {100 * a['baseline_accuracy']:.2f} %"
-            lines.append(f"  accuracy    {100 * a['accuracy']:.2f} % top-1 (uncompressed "
+            hw = "" if a.get("hardware_accuracy") is None else \
+                f", integer datapath {100 * a['hardware_accuracy']:.2f} %"
+            lines.append(f"  accuracy    {100 * a['accuracy']:.2f} % top-1{hw} (uncompressed "
                          f"{100 * a['float_accuracy']:.2f} %{dense}) on {a['data']}")
         lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)

@@ -10,6 +10,7 @@ layer_mac_energy`) beside the uniform-random figure.
 
 from __future__ import annotations
 
+import shlex
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -63,7 +64,7 @@ class QuantStudy:
         lines = [f"# Quantization study: {self.model}", "",
                  f"`{m['command']}`", "",
                  f"Float accuracy {100 * m['float_accuracy']:.2f} % on {m['data']}; activations {m['act_bits']}-bit "
-                 f"fixed point; {'fine-tuned ' + str(m['finetune']) + ' epochs' if m['finetune'] else 'post-training'}"
+                 f"fixed point; {'fine-tuned (' + m['finetune'] + ')' if m['finetune'] else 'post-training'}"
                  f"; accelerator {m['config']} with each scheme's MAC. Took {m['seconds']:.1f} s.", "",
                  shown.to_markdown(index=False), ""]
         return "\n".join(lines)
@@ -135,9 +136,11 @@ def quant_study(model, schemes: Sequence[str] | str = DEFAULT_SCHEMES, *, arch=N
     """Run the study (module docstring) of ``model`` (a registry name with data, a model file with ``eval_data``
     or ``evaluate``, or a torch module with ``data``; a module is deep-copied per scheme) over ``schemes``.
 
-    Columns: scheme, mac, accuracy (top-1 of the torch path), hardware_accuracy (the integer path: equal),
-    float_accuracy, [ptq_accuracy when fine-tuning], latency_s, cycles, energy_j, mac_energy_j (gate-level, own
-    codes), mac_energy_random_j (the same MACs at uniform random codes), area_mm2, pe_array_mm2, weight_bits,
+    Columns: scheme, mac, accuracy (top-1 of the torch path), hardware_accuracy (the integer path on the
+    simulated MAC: equal unless accumulators overflow), float_accuracy, overflows (accumulator results that
+    wrapped or saturated on the evaluation data), [ptq_accuracy when fine-tuning], latency_s, cycles, energy_j,
+    mac_energy_j (gate-level, own codes), mac_energy_random_j (the same MACs at uniform random codes), area_mm2,
+    pe_array_mm2, weight_bits,
     pareto_energy / pareto_mac_energy / pareto_area (on the accuracy-vs-energy / -MAC-energy / -PE-array-area
     fronts).
     """
@@ -149,7 +152,7 @@ def quant_study(model, schemes: Sequence[str] | str = DEFAULT_SCHEMES, *, arch=N
     from .._simulate import _resolve_arch, _run
     from ..frontend import capture, prepare_model
     from ..frontend._data import top1
-    from ..frontend._integer import integer_model
+    from ..frontend._integer import integer_model, integer_overflows
     from ..sim import mac_for_workload, mac_text
 
     specs = _check_schemes(schemes)
@@ -157,20 +160,23 @@ def quant_study(model, schemes: Sequence[str] | str = DEFAULT_SCHEMES, *, arch=N
         raise ValueError(f"act_bits must be an integer in [2, 32], not {act_bits!r}")
     base_cfg = _resolve_arch(arch)
     is_module = isinstance(model, torch.nn.Module)
+    from ..frontend._data import as_batches
+
     example = None
+    if data is not None:  # read once: an iterator or generator function is consumed here
+        data = as_batches(data, "data")
+    if train_data is not None:
+        train_data = as_batches(train_data, "train_data")
     if is_module:
         if data is None:
             raise ValueError(f"a {type(model).__name__} model needs data=(x, y) for the study")
-        from ..frontend._data import as_batches
-
-        example = tuple(a[:1] for a in as_batches(data, "data")[0][0])
+        example = tuple(a[:1] for a in data[0][0])
     start = time.perf_counter()
     rows, meta = [], {}
     for spec in tqdm(specs, desc="schemes", unit="scheme", disable=None if progress else True):
         source = copy.deepcopy(model) if is_module else model
         p = prepare_model(source, quant=spec, act_bits=act_bits, finetune=finetune, example_args=example,
                           exclude=exclude, evaluate=True, data=data, train_data=train_data)
-        hw_acc, _ = top1(integer_model(p.model), p.data)
         ptq = None
         if finetune is not None:
             q = prepare_model(copy.deepcopy(model) if is_module else model, quant=spec, act_bits=act_bits,
@@ -178,11 +184,13 @@ def quant_study(model, schemes: Sequence[str] | str = DEFAULT_SCHEMES, *, arch=N
             ptq = q.accuracy
         workload = capture(p.model, p.args, p.kwargs, name=p.name)
         cfg, _ = mac_for_workload(workload, base_cfg)
+        hardware = integer_model(p.model, cfg.array.mac.unit)  # the simulated MAC, accumulator included
+        hw_acc, _ = top1(hardware, p.data)
         _, totals, tables = _run(workload, cfg, False, "data")
         gemms = [op for op in workload.gemms if op.quant is not None]
         row = {
             "scheme": spec, "mac": mac_text(cfg.array.mac), "accuracy": p.accuracy, "hardware_accuracy": hw_acc,
-            "float_accuracy": p.float_accuracy,
+            "float_accuracy": p.float_accuracy, "overflows": integer_overflows(hardware)[0],
             **({"ptq_accuracy": ptq} if finetune is not None else {}),
             "latency_s": totals["latency_s"], "cycles": totals["cycles"], "energy_j": totals["energy_j"],
             "mac_energy_j": totals["energy_by_component_j"]["mac"],
@@ -197,7 +205,10 @@ def quant_study(model, schemes: Sequence[str] | str = DEFAULT_SCHEMES, *, arch=N
     table["pareto_mac_energy"] = pareto_front(table.mac_energy_j, table.accuracy)
     table["pareto_area"] = pareto_front(table.pe_array_mm2, table.accuracy)
     name = meta.get("name", str(model))
-    meta.update(act_bits=act_bits, finetune=finetune, schemes=specs, seconds=time.perf_counter() - start,
-                command=command or f"hwsim study quant {name} --schemes {','.join(specs)}"
-                + (f" --finetune {finetune}" if finetune else ""))
+    meta.update(act_bits=act_bits, finetune=None if finetune is None else str(finetune), schemes=specs,
+                seconds=time.perf_counter() - start,
+                command=command or shlex.join([
+                    "hwsim", "study", "quant", name, "--schemes", ",".join(specs),
+                    *(["--finetune", str(finetune)] if isinstance(finetune, int) else []),
+                    *(["--act-bits", str(act_bits)] if act_bits != DEFAULT_ACT_BITS else [])]))
     return QuantStudy(model=name, table=table, meta=meta)
