@@ -18,7 +18,7 @@ Importing this package imports every model module so their ``@register_model`` f
 
 from __future__ import annotations
 
-from . import digits, jsc, tabular, vit
+from . import digits, jsc, lutnets, tabular, vit
 from ._registry import (
     MODELS,
     ModelEntry,
@@ -54,6 +54,7 @@ __all__ = [
     "jsc",
     "list_models",
     "load_digits_split",
+    "lutnets",
     "model_info",
     "register_model",
     "tabular",

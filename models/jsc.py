@@ -17,7 +17,12 @@ JSC-L    32, 64, 192, 192, 16   3 / 4 / 5                     4 / 3 / 7
 
 The output layer (-> 5 classes) is a masked layer too. Note JSC-L: the paper's headline "fan-in 4, 3 bits" holds
 for its hidden layers, but the reference code uses fan-in 3 into the first layer and 5 into the output layer.
-Activations are plain ReLU placeholders here; the bit widths are recorded on each layer for the LUT mapping step.
+
+Activations are quantized (`QuantAct`: uniform, fixed range, straight-through gradient): the normalized inputs
+to ``input_bits`` signed codes, hidden layers to ``hidden_bits`` unsigned codes after a ReLU, the output layer to
+``output_bits`` signed codes. In eval mode a neuron is therefore an exact function of its ``fan_in`` input codes
+to one output code (`SparseBlock.neuron_codes`: masked linear, batch norm and quantizer folded, in float64 with
+a fixed summation order), which is what the LUT mapping (`hwsim.lut`) turns into a truth table.
 """
 
 from __future__ import annotations
@@ -32,8 +37,14 @@ from torch import nn
 
 from ._registry import register_model
 
-__all__ = ["JSC_CONFIGS", "JSCConfig", "JSCNet", "MaskedLinear", "SparseBlock", "jsc_l", "jsc_m", "jsc_s",
-           "random_fanin_mask"]
+__all__ = ["JSC_CONFIGS", "JSCConfig", "JSCNet", "MaskedLinear", "QuantAct", "SparseBlock", "jsc_l", "jsc_m",
+           "jsc_s", "random_fanin_mask"]
+
+# Clipping ranges of the activation quantizers, in units of the batch-normalized pre-activation (about N(0, 1)):
+# inputs and logits are signed, hidden activations follow a ReLU.
+INPUT_RANGE = 2.0
+HIDDEN_RANGE = 2.0
+OUTPUT_RANGE = 4.0
 
 JSC_INPUTS = 16
 JSC_CLASSES = 5
@@ -92,17 +103,54 @@ class MaskedLinear(nn.Linear):
         return f"{super().extra_repr()}, fan_in={self.fan_in}"
 
 
+class QuantAct(nn.Module):
+    """Uniform fixed-range activation quantizer with a straight-through gradient.
+
+    ``bits``-bit codes: unsigned ``0 .. 2**bits - 1`` (after a ReLU) or signed ``-2**(bits-1) .. 2**(bits-1) - 1``;
+    value = code * ``step`` with ``step = max_value / largest code``. Codes round half to even and saturate.
+    """
+
+    def __init__(self, bits: int, *, signed: bool, max_value: float) -> None:
+        super().__init__()
+        if not 1 <= bits <= 16 or (signed and bits < 2):
+            raise ValueError(f"activation bits must be in [{2 if signed else 1}, 16], not {bits!r}")
+        self.bits, self.signed = bits, signed
+        self.lo = -(1 << (bits - 1)) if signed else 0
+        self.hi = (1 << (bits - 1)) - 1 if signed else (1 << bits) - 1
+        self.step = float(max_value) / self.hi
+
+    def codes(self, x: torch.Tensor) -> torch.Tensor:
+        """Integer codes (int64) of ``x``."""
+        return torch.clamp(torch.round(x.double() / self.step), self.lo, self.hi).to(torch.int64)
+
+    def values(self, codes: torch.Tensor) -> torch.Tensor:
+        """float64 values of integer codes."""
+        return codes.double() * self.step
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        q = self.values(self.codes(x)).to(x.dtype)
+        # eval: exactly the code's value (x + (q - x) may round off it); training: straight-through gradient
+        return x + (q - x).detach() if self.training else q
+
+    def extra_repr(self) -> str:
+        return f"bits={self.bits}, signed={self.signed}, step={self.step:g}"
+
+
 class SparseBlock(nn.Module):
-    """One LogicNets layer: masked Linear -> BatchNorm1d -> activation (quantised activation placeholder)."""
+    """One LogicNets layer: masked Linear -> BatchNorm1d -> [ReLU] -> activation quantizer.
+
+    ``in_quant`` is the quantizer whose codes feed this layer (the previous block's ``out_quant`` or the
+    network's input quantizer); in eval mode the forward runs `neuron_codes`, so every output is an exact
+    function of the neuron's input codes.
+    """
 
     def __init__(self, in_features: int, out_features: int, fan_in: int, *, in_bits: int, out_bits: int,
                  generator: torch.Generator, final: bool = False) -> None:
         super().__init__()
         self.linear = MaskedLinear(in_features, out_features, fan_in, generator=generator)
         self.bn = nn.BatchNorm1d(out_features)
-        # Hidden layers use a ReLU quantiser in LogicNets; the output layer a (signed) HardTanh quantiser, which
-        # for a placeholder is just the identity on the logits.
-        self.act: nn.Module = nn.Identity() if final else nn.ReLU()
+        self.relu = not final  # LogicNets: ReLU quantizer in hidden layers, a signed one on the logits
+        self.out_quant = QuantAct(out_bits, signed=final, max_value=OUTPUT_RANGE if final else HIDDEN_RANGE)
         self.in_bits = in_bits
         self.out_bits = out_bits
 
@@ -121,8 +169,30 @@ class SparseBlock(nn.Module):
         """Address width of the truth table each neuron becomes: ``fan_in * in_bits``."""
         return self.fan_in * self.in_bits
 
+    def neuron_codes(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Output codes (int64, ``(..., out_features)``) from each neuron's own input values (float64,
+        ``(..., out_features, fan_in)``, in `MaskedLinear.indices` order): the weighted sum in a fixed order,
+        batch norm with its running statistics, the ReLU and the quantizer, all in float64."""
+        w = self.linear.weight.detach().double().gather(1, self.linear.indices)  # (out, fan_in)
+        acc = torch.zeros(inputs.shape[:-1], dtype=torch.float64)
+        for i in range(self.fan_in):  # sequential: the same sum however many samples are evaluated at once
+            acc = acc + inputs[..., i] * w[:, i]
+        if self.linear.bias is not None:
+            acc = acc + self.linear.bias.detach().double()
+        bn = self.bn
+        y = (acc - bn.running_mean.double()) / torch.sqrt(bn.running_var.double() + bn.eps)
+        if bn.affine:
+            y = y * bn.weight.detach().double() + bn.bias.detach().double()
+        if self.relu:
+            y = torch.relu(y)
+        return self.out_quant.codes(y)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.act(self.bn(self.linear(x)))
+        if self.training:  # float32 with straight-through quantizers, batch statistics in the norm
+            y = self.bn(self.linear(x))
+            return self.out_quant(torch.relu(y) if self.relu else y)
+        gathered = x.double()[..., self.linear.indices]  # (..., out, fan_in)
+        return self.out_quant.values(self.neuron_codes(gathered)).to(x.dtype)
 
 
 @dataclass(frozen=True)
@@ -164,6 +234,7 @@ class JSCNet(nn.Module):
         n = len(widths) - 1
         # LogicNets normalises the raw features before the input quantiser.
         self.input_norm = nn.BatchNorm1d(in_features)
+        self.input_quant = QuantAct(config.input_bits, signed=True, max_value=INPUT_RANGE)
         blocks = []
         for i in range(n):
             first, last = i == 0, i == n - 1
@@ -180,8 +251,12 @@ class JSCNet(nn.Module):
         """The fan-in-constrained Linear of every layer, input to output."""
         return [blk.linear for blk in self.layers]
 
+    def quantizers(self) -> list[QuantAct]:
+        """The quantizer feeding each layer, then the output layer's: ``len(layers) + 1`` entries."""
+        return [self.input_quant, *(blk.out_quant for blk in self.layers)]
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.input_norm(x)
+        x = self.input_quant(self.input_norm(x))
         for blk in self.layers:
             x = blk(x)
         return x
