@@ -1,6 +1,6 @@
 """Neurons as LUT6 logic: truth tables (full / observed), ESPRESSO + ABC mapping, against LogicNets' LUTCost.
 
-    python benchmarks/bench_lut.py [--models cancer_lut,digits_lut,jsc_s,jsc_m] [--markdown]
+    python benchmarks/bench_lut.py [--models cancer_lut,digits_lut,jsc_s,jsc_m] [--modes full,observed] [--markdown]
 
 Per model and mode: the accuracy of the quantized network and of the mapped logic on the held-out split (models
 with data; observed mode computes unseen patterns as the minimizer chose), the specified patterns, the mapped
@@ -21,7 +21,7 @@ from hwsim.lut import input_codes, logic_forward, map_network, truth_tables
 from hwsim.models import create_model, dataset, has_data, trained_model
 
 
-def _rows(name: str):
+def _rows(name: str, modes: tuple[str, ...]):
     data = has_data(name)
     model = trained_model(name) if data else create_model(name).eval()
     split = dataset(name) if data else None
@@ -29,7 +29,7 @@ def _rows(name: str):
     if data:
         with torch.no_grad():
             acc = float((model(split.x_test).argmax(1) == split.y_test).float().mean())
-    for mode in ("full", "observed") if data else ("full",):
+    for mode in modes if data else ("full",):
         start = time.perf_counter()
         tables = truth_tables(model, mode, split.x_train if mode == "observed" else None)
         logic = map_network(tables, use_cache=False)
@@ -54,10 +54,12 @@ def _rows(name: str):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default="cancer_lut,digits_lut,jsc_s,jsc_m")
+    parser.add_argument("--modes", default="full,observed", help="modes of the models with data")
     parser.add_argument("--markdown", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    rows = [r for name in args.models.split(",") for r in _rows(name)]
+    modes = tuple(args.modes.split(","))
+    rows = [r for name in args.models.split(",") for r in _rows(name, modes)]
     table = pd.DataFrame(rows).replace({np.nan: None})
     print(table.to_markdown(index=False) if args.markdown else table.to_string(index=False))
 
