@@ -74,6 +74,11 @@ class _IntegerLayer:
         port = port.T
         self.w_port = port  # (out, K) weight-port codes
         self.mac_modes = mac_modes
+        # integer images of the weights and each row's sum of |w|, once: what the overflow check needs per call
+        modes_kn = np.broadcast_to(mac_modes[:, None], port.shape) if self.unit.has_mode else None
+        self.w_ints = np.asarray(self.unit.weight_ints(port, modes_kn) if modes_kn is not None
+                                 else self.unit.weight_ints(port), dtype=object)  # (out, K)
+        self.w_abs_sum = np.abs(self.w_ints).sum(axis=1)  # (out,) Python ints
         # real value of one accumulator unit per output row: 2**-(F + weight shift) * row scale * act scale
         self.out_scale = np.ldexp(np.asarray(info.scale, dtype=np.float64),
                                   -(self.unit.acc_frac_bits + shift)) * self.act_scale
@@ -92,21 +97,18 @@ class _IntegerLayer:
         w = self.w_port[rows].T  # (K, N)
         modes = self.mac_modes[rows] if self.unit.has_mode else None
         acc = gemm_outputs(self.engine, x_port, w, modes=modes)
-        self._count_overflow(x_port, w, modes, acc)
+        self._count_overflow(x_port, rows, acc)
         return np.asarray(acc, dtype=np.float64) * np.ldexp(self.out_scale[rows], -self.x_shift)[None, :]
 
 
-    def _count_overflow(self, x_port, w, modes, acc) -> None:
+    def _count_overflow(self, x_port, rows: slice, acc) -> None:
         """Count the outputs whose exact sum left the accumulator's range (they wrapped or saturated)."""
-        unit = self.unit
-        wi = unit.weight_ints(w, np.broadcast_to(modes, w.shape)) if modes is not None else unit.weight_ints(w)
-        xi = unit.act_ints(x_port)
+        xi = self.unit.act_ints(x_port)
         self.outputs += int(np.size(acc))
-        limit = 1 << (unit.acc_bits - 1)
-        bound = int(np.abs(xi).max(initial=0)) * int(np.abs(np.asarray(wi, dtype=object)).sum(axis=0).max(initial=0))
-        if bound < limit:
+        bound = int(np.abs(xi).max(initial=0)) * int(self.w_abs_sum[rows].max(initial=0))
+        if bound < 1 << (self.unit.acc_bits - 1):
             return  # no sum of these operands can reach the accumulator's range
-        exact = np.asarray(xi, dtype=object) @ np.asarray(wi, dtype=object)
+        exact = np.asarray(xi, dtype=object) @ self.w_ints[rows].T
         self.overflowed += int((exact != np.asarray(acc, dtype=object)).sum())
 
 
