@@ -46,6 +46,7 @@ __all__ = [
     "fit",
     "load_weights",
     "save_weights",
+    "sklearn_arrays",
     "torch_threads",
     "weights_key",
     "weights_path",
@@ -198,6 +199,18 @@ def accuracy(model: nn.Module, split: Split, *, part: Literal["test", "train"] =
     finally:
         model.train(was_training)
     return correct / x.shape[0]
+
+
+@functools.cache
+def sklearn_arrays(loader: str):
+    """``(data, target)`` numpy arrays of scikit-learn's bundled set ``sklearn.datasets.<loader>`` (e.g.
+    ``load_digits``), parsed once per process and read-only (every `dataset()` call and test would re-read them)."""
+    # Imported here so `import hwsim.models` does not require scikit-learn (it is a dev extra).
+    import sklearn.datasets
+
+    data = getattr(sklearn.datasets, loader)()
+    data.data.flags.writeable = data.target.flags.writeable = False
+    return data.data, data.target
 
 
 def _optimizer(model: nn.Module, recipe: Recipe) -> torch.optim.Optimizer:

@@ -8,14 +8,11 @@ trains it once and serves the cached weights afterwards.
 
 from __future__ import annotations
 
-import functools
-
-import numpy as np
 import torch
 from torch import nn
 
 from ._registry import register_model
-from ._training import DataSpec, Recipe, Split, TrainResult, fit
+from ._training import DataSpec, Recipe, Split, TrainResult, fit, sklearn_arrays
 from .vit import VisionTransformer
 
 __all__ = ["DIGITS", "DigitsCNN", "DigitsMLP", "TrainResult", "digits_cnn", "digits_mlp", "load_digits_split",
@@ -61,17 +58,6 @@ class DigitsCNN(nn.Module):
         return self.classifier(self.features(x).flatten(1))
 
 
-@functools.cache
-def _digits() -> tuple[np.ndarray, np.ndarray]:
-    """sklearn's bundled arrays, parsed once per process (every `dataset()` call and test would re-read them)."""
-    # Imported here so `import hwsim.models` does not require scikit-learn (it is a dev extra).
-    from sklearn.datasets import load_digits
-
-    data = load_digits()
-    data.data.flags.writeable = data.target.flags.writeable = False
-    return data.data, data.target
-
-
 def load_digits_split(
     seed: int = 0, test_size: float = 0.25
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -83,7 +69,7 @@ def load_digits_split(
     """
     from sklearn.model_selection import train_test_split
 
-    x, y = _digits()
+    x, y = sklearn_arrays("load_digits")
     # train_test_split indexes into new arrays, so the tensors below never share the cached ones' memory.
     x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=test_size, random_state=seed, stratify=y)
     scale = 1.0 / 16.0

@@ -10,14 +10,11 @@ one scale, which is what a per-layer quantizer needs.
 
 from __future__ import annotations
 
-import functools
-
-import numpy as np
 import torch
 from torch import nn
 
 from ._registry import register_model
-from ._training import DataSpec, Recipe, Split, TrainResult, fit
+from ._training import DataSpec, Recipe, Split, TrainResult, fit, sklearn_arrays
 
 __all__ = ["CANCER", "Standardize", "TabularMLP", "cancer_mlp", "load_cancer_split", "train_tabular"]
 
@@ -67,17 +64,6 @@ class TabularMLP(nn.Module):
         return self.net(self.scaler(x))
 
 
-@functools.cache
-def _cancer() -> tuple[np.ndarray, np.ndarray]:
-    """sklearn's bundled arrays, parsed once per process (every `dataset()` call and test would re-read them)."""
-    # Imported here so `import hwsim.models` does not require scikit-learn (it is a dev extra).
-    from sklearn.datasets import load_breast_cancer
-
-    data = load_breast_cancer()
-    data.data.flags.writeable = data.target.flags.writeable = False
-    return data.data, data.target
-
-
 def load_cancer_split(
     seed: int = 0, test_size: float = 0.25
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -85,7 +71,7 @@ def load_cancer_split(
     raw features as float32 ``(n, 30)`` (the model standardises them), labels int64 (0 malignant, 1 benign)."""
     from sklearn.model_selection import train_test_split
 
-    x, y = _cancer()
+    x, y = sklearn_arrays("load_breast_cancer")
     # train_test_split indexes into new arrays, so the tensors below never share the cached ones' memory.
     x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=test_size, random_state=seed, stratify=y)
     f32, i64 = torch.float32, torch.int64
