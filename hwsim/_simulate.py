@@ -148,7 +148,7 @@ def _run(workload: Workload, cfg: AcceleratorConfig, progress: bool, mac_activit
 def simulate(model, arch=None, *, prune: str | None = None, quant: str | None = None, baseline: str | None = None,
              example_args=None, example_kwargs=None, exclude=None, allow_unmapped: bool = False,
              act_bits: int | None = None, finetune=None, evaluate: bool = False, data=None, train_data=None,
-             mac_activity: str = "data", progress: bool = False):
+             mac_activity: str = "data", lut: str | None = None, progress: bool = False):
     """Simulate a model on an accelerator; returns a `hwsim.report.Report`.
 
     ``model``: a `Workload`, a saved workload (``.npz``), a registry name, a ``.py`` file defining ``model`` and
@@ -167,6 +167,12 @@ def simulate(model, arch=None, *, prune: str | None = None, quant: str | None = 
     layer_mac_energy`; ``totals["mac_energy_random_j"]`` is what uniform random codes would have cost);
     ``"random"``: every MAC at the uniform-random table entry.
 
+    ``lut="full"|"observed"``: a LUT network (the registry's LogicNets-style models, `hwsim.models.jsc.JSCNet`)
+    as pipelined LUT logic (`hwsim.lut`): latency at the fmax estimated from its LUT depth, LUTs, flip-flops,
+    cell area and gate-level energy per inference from synthesis of its RTL, and with ``evaluate`` the accuracy
+    of the minimized logic (``observed``: only the training split's patterns specified, NullaNet).
+    ``baseline="mac"`` then also runs the same network on the MAC engine (``arch``) for the side-by-side.
+
     Without ``arch`` the default accelerator gets the MAC the workload's quantization needs
     (`hwsim.sim.mac_for_workload`, recorded in ``report.meta["mac"]`` and config.yaml); with ``arch``, a MAC
     that cannot run a layer's format raises ValueError naming the layer, the format and the MAC. The report's
@@ -176,6 +182,22 @@ def simulate(model, arch=None, *, prune: str | None = None, quant: str | None = 
 
     if mac_activity not in MAC_ACTIVITIES:
         raise ValueError(f"mac_activity must be one of {', '.join(MAC_ACTIVITIES)}, not {mac_activity!r}")
+    if lut is not None:
+        given = [n for n, v in (("prune", prune), ("quant", quant), ("exclude", exclude), ("act_bits", act_bits),
+                                ("finetune", finetune), ("example_args", example_args),
+                                ("example_kwargs", example_kwargs)) if v is not None]
+        if allow_unmapped:
+            given.append("allow_unmapped")
+        if given:
+            raise ValueError(f"{', '.join(given)}: not for lut=; a LUT network is already fan-in-constrained and "
+                             "quantized, and runs as logic")
+        from .lut._simulate import simulate_lut
+
+        return simulate_lut(model, lut, evaluate=evaluate, baseline=baseline, arch=arch, data=data,
+                            train_data=train_data, mac_activity=mac_activity)
+    if baseline == "mac":
+        raise ValueError("baseline 'mac' compares a LUT network's logic with the MAC engine: give lut='full' or "
+                         "'observed'")
     if baseline not in (None, "dense"):
         raise ValueError(f"baseline must be 'dense' or None, not {baseline!r}")
     if not isinstance(allow_unmapped, bool):

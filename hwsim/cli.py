@@ -145,6 +145,40 @@ def _cmd_rtl_export(args: argparse.Namespace) -> None:
     print(f"wrote {out / (top + '.v')} and {top}.json")
 
 
+def _cmd_lut_export(args: argparse.Namespace) -> None:
+    import json
+
+    from ._util import check_writable_dir, write_text
+    from .lut import lut_design
+    from .rtl import describe_ports, to_verilog
+
+    if not args.model.endswith(".py"):
+        from .models import model_info
+
+        model_info(args.model)  # an unknown name fails before the output folder is made
+    model = args.model
+    if model.endswith(".py"):
+        from .frontend._load import load_model
+
+        model = load_model(model)[0]
+    design = lut_design(model, args.mode, name=args.name or Path(args.model).stem)
+    out = check_writable_dir(args.output, "-o")
+    dut = design.component()
+    meta = {"top": design.top, "model": args.model, "mode": design.mode, "latency": design.latency,
+            "inputs": {"features": design.in_features, "bits": design.in_bits, "signed": design.in_signed},
+            "outputs": {"features": design.out_features, "bits": design.out_bits,
+                        "signed": bool(design.tables[-1].out_signed)},
+            "packing": "feature i in bits [i*bits, (i+1)*bits), two's complement when signed",
+            "layers": [{"name": t.name, "neurons": t.neurons, "fan_in": t.fan_in, "in_bits": t.in_bits,
+                        "out_bits": t.out_bits, "cubes": sum(len(c) for c in cov)}
+                       for t, cov in zip(design.tables, design.covers, strict=True)],
+            "clock": "clk (rising edge)", "reset": "rst (synchronous, active high)", "ports": describe_ports(dut)}
+    write_text(out / f"{design.top}.v", to_verilog(dut, design.top))
+    write_text(out / f"{design.top}.json", json.dumps(meta, indent=1) + "\n")
+    print(f"wrote {out / (design.top + '.v')} and {design.top}.json ({design.latency}-stage pipeline, "
+          f"{sum(m['cubes'] for m in meta['layers']):,} product terms)")
+
+
 def _parse_pair(text: str, option: str) -> tuple[int, int]:
     """``"32x16"`` -> (32, 16), or a one-line error naming the option."""
     a, sep, b = text.lower().partition("x")
@@ -247,7 +281,7 @@ def _cmd_simulate(args: argparse.Namespace) -> None:
     out = check_writable_dir(args.out)  # refuse before spending minutes on a report that cannot be written
     report = simulate(args.model, args.arch, prune=args.prune, quant=args.quant, baseline=args.baseline,
                       exclude=args.exclude, allow_unmapped=args.allow_unmapped, act_bits=args.act_bits,
-                      finetune=args.finetune, evaluate=args.eval, progress=sys.stderr.isatty())
+                      finetune=args.finetune, evaluate=args.eval, lut=args.lut, progress=sys.stderr.isatty())
     report.save(out)
     table = report.compression_summary()
     if table:
@@ -384,13 +418,28 @@ def build_parser() -> argparse.ArgumentParser:
                      "hardware mapping: they are listed in the report and left out of its totals")
     sim.add_argument("--arch", metavar="FILE", help="accelerator config YAML (default: configs/default.yaml with "
                      "the MAC the --quant scheme needs); its MAC must run every layer's format")
-    sim.add_argument("--baseline", choices=("dense",), help="also simulate the unpruned model: speedup, energy ratio")
+    sim.add_argument("--baseline", choices=("dense", "mac"), help="dense: also simulate the unpruned model (speedup, "
+                     "energy ratio); mac (with --lut): the same network on the MAC engine beside its LUT logic")
+    sim.add_argument("--lut", choices=("full", "observed"), help="run a LUT network (digits_lut, cancer_lut, jsc_s, "
+                     "...) as pipelined LUT logic: full specifies every input pattern (LogicNets), observed only "
+                     "the training split's (NullaNet); latency, LUTs, area and energy from synthesis of its RTL")
     sim.add_argument("--act-bits", type=int, metavar="B", help=ACT_BITS_HELP)
     sim.add_argument("--finetune", type=int, metavar="N", help=FINETUNE_HELP)
     sim.add_argument("--eval", action="store_true", help="also measure top-1 accuracy on the model's held-out data "
                      "(registry models with data, or a model file defining eval_data or evaluate(model))")
     sim.add_argument("--out", type=Path, required=True, help="report folder")
     sim.set_defaults(func=_cmd_simulate)
+
+    lut = sub.add_parser("lut", help="LUT networks as logic (NullaNet / LogicNets)")
+    lsub = lut.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    lexp = lsub.add_parser("export", help="write a LUT network's pipelined RTL as Verilog, with a JSON port map")
+    lexp.add_argument("model", metavar="MODEL", help="a LUT network: digits_lut, cancer_lut, jsc_s, jsc_m, ... or a "
+                      ".py file defining model (a JSCNet)")
+    lexp.add_argument("--mode", choices=("full", "observed"), default="full", help="full: every input pattern "
+                      "specified (default); observed: only the training split's, the rest don't-cares")
+    lexp.add_argument("-o", "--output", type=Path, required=True, help="folder for <top>.v and <top>.json")
+    lexp.add_argument("--name", help="design name (top module lut_<name>; default the model's)")
+    lexp.set_defaults(func=_cmd_lut_export)
 
     study = sub.add_parser("study", help="studies: accuracy against latency, energy and area")
     ssub = study.add_subparsers(dest="action", required=True, parser_class=_Parser)

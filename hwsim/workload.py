@@ -20,7 +20,7 @@ from .formats import Fixed, NumberFormat, QuantSpec, format_spec, parse_format, 
 
 # 2: GEMMs carry a validated `LayerFormat` record (version 1 held a free scheme string)
 FORMAT_VERSION = 2
-OP_KINDS = ("gemm", "vector", "unmapped")
+OP_KINDS = ("gemm", "vector", "unmapped", "lut")
 
 # Element-wise and reduction ops the vector unit executes (ATen op names without overload): what capture maps to
 # a VectorOp, and the op names an accelerator config may give vector cycles for.
@@ -190,8 +190,35 @@ class UnmappedOp:
     kind: str = field(default="unmapped", init=False)
 
 
-Op = GemmOp | VectorOp | UnmappedOp
-_OP_CLASSES = {"gemm": GemmOp, "vector": VectorOp, "unmapped": UnmappedOp}
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LutLayerOp:
+    """One layer of a LUT network as logic (`hwsim.lut`): ``neurons`` functions of ``x_bits`` = fan_in x in_bits
+    inputs to ``out_bits`` outputs, in ``mode`` (``full`` or ``observed``), synthesized to ``luts`` LUTs
+    (``lut6`` of them 6-input), ``ffs`` input-register flip-flops and ``carry4`` carry cells, ``depth`` logic
+    levels deep; ``lutcost`` is LogicNets' estimate for the layer. It takes one pipeline cycle."""
+
+    name: str
+    target: str
+    mode: str
+    neurons: int
+    fan_in: int
+    in_bits: int
+    out_bits: int
+    luts: int
+    lut6: int
+    ffs: int
+    carry4: int
+    depth: int
+    lutcost: float
+    kind: str = field(default="lut", init=False)
+
+    @property
+    def x_bits(self) -> int:
+        return self.fan_in * self.in_bits
+
+
+Op = GemmOp | VectorOp | UnmappedOp | LutLayerOp
+_OP_CLASSES = {"gemm": GemmOp, "vector": VectorOp, "unmapped": UnmappedOp, "lut": LutLayerOp}
 
 
 class Workload:
@@ -210,8 +237,8 @@ class Workload:
         self._arrays = MappingProxyType(frozen)
         self._meta = MappingProxyType(dict(meta or {}))
         for op in self._ops:
-            if not isinstance(op, GemmOp | VectorOp | UnmappedOp):
-                raise TypeError(f"workload ops must be GemmOp, VectorOp or UnmappedOp, not {op!r}")
+            if not isinstance(op, GemmOp | VectorOp | UnmappedOp | LutLayerOp):
+                raise TypeError(f"workload ops must be GemmOp, VectorOp, UnmappedOp or LutLayerOp, not {op!r}")
             if isinstance(op, GemmOp):
                 for ref in (op.weight, op.mask, op.codes, op.row_modes, op.act_codes):
                     if ref is not None and ref not in self._arrays:
@@ -237,8 +264,9 @@ class Workload:
 
     def __repr__(self) -> str:
         kinds = {k: sum(op.kind == k for op in self._ops) for k in OP_KINDS}
+        lut = f", {kinds['lut']} LUT layers" if kinds["lut"] else ""
         return (f"Workload({len(self)} ops: {kinds['gemm']} gemm, {kinds['vector']} vector, "
-                f"{kinds['unmapped']} unmapped; {self.total_macs / 1e9:.3f} GMAC)")
+                f"{kinds['unmapped']} unmapped{lut}; {self.total_macs / 1e9:.3f} GMAC)")
 
     @property
     def gemms(self) -> tuple[GemmOp, ...]:

@@ -5,11 +5,12 @@ Each component mirrors one golden model in `hwsim.mac`; tests prove they agree b
 
 from ._verilog import describe_ports, to_verilog, write_verilog
 from .gemm import BlockSparseGemm
+from .lutnet import LutLayer, LutNetwork
 from .mac import MacBase, mac_component
 from .reference import RegisteredOp
 from .sim import simulate_mac
 
 __all__ = [
-    "BlockSparseGemm", "MacBase", "RegisteredOp", "describe_ports", "mac_component", "simulate_mac", "to_verilog",
+    "BlockSparseGemm", "LutLayer", "LutNetwork", "MacBase", "RegisteredOp", "describe_ports", "mac_component", "simulate_mac", "to_verilog",
     "write_verilog",
 ]

@@ -77,6 +77,8 @@ class GateNetlist:
         types, inputs, outputs = [], [], []
         for name, cell in mod["cells"].items():
             t = cell["type"]
+            if t == "$scopeinfo":  # what `flatten` leaves of a submodule's name: no logic
+                continue
             if t not in CELL_PINS:
                 raise ValueError(f"cell {name!r} has type {t}, outside the gate library {CELL_TYPES}")
             conn = cell["connections"]

@@ -1,8 +1,9 @@
 """LUT-based logic (NullaNet): neurons of fan-in-constrained, activation-quantized networks as truth tables
 (`truth_tables`, full or observed-pattern mode), checked by running the network through them (`lut_forward`),
 with LogicNets' LUT-cost estimate (`lutcost`); ESPRESSO minimization with don't-cares and ABC LUT6 mapping
-(`map_layer`, `map_network`), and the minimized logic run on inputs (`logic_forward`). RTL, timing and energy
-of the LUT networks build on these."""
+(`map_layer`, `map_network`), and the minimized logic run on inputs (`logic_forward`). A whole network as
+hardware: `lut_design` (tables and covers; its Amaranth RTL and Verilog) and `lut_cost` (LUT6/FF/CARRY4 and depth
+from synthesis, fmax estimate, gate-level energy per inference and area)."""
 
 from ._logic import (
     LOGIC_VERSION,
@@ -12,8 +13,10 @@ from ._logic import (
     logic_forward,
     map_layer,
     map_network,
+    minimize_layer,
     minimize_neuron,
 )
+from ._network import LEVEL_DELAY_NS, LutCost, LutDesign, LutLayerCost, design_inputs, fmax_mhz, lut_cost, lut_design
 from ._tables import (
     LUT_MODES,
     MAX_FULL_INPUTS,
@@ -25,6 +28,30 @@ from ._tables import (
     truth_tables,
 )
 
-__all__ = ["LOGIC_VERSION", "LUT_MODES", "MAX_FULL_INPUTS", "MAX_MAPPED_INPUTS", "MAX_OBSERVED_INPUTS",
-           "LayerLogic", "LayerTable", "cover_eval", "input_codes", "logic_forward", "lut_forward", "lutcost",
-           "map_layer", "map_network", "minimize_neuron", "truth_tables"]
+__all__ = [
+    "LEVEL_DELAY_NS",
+    "LOGIC_VERSION",
+    "LUT_MODES",
+    "MAX_FULL_INPUTS",
+    "MAX_MAPPED_INPUTS",
+    "MAX_OBSERVED_INPUTS",
+    "LayerLogic",
+    "LayerTable",
+    "LutCost",
+    "LutDesign",
+    "LutLayerCost",
+    "cover_eval",
+    "design_inputs",
+    "fmax_mhz",
+    "input_codes",
+    "logic_forward",
+    "lut_cost",
+    "lut_design",
+    "lut_forward",
+    "lutcost",
+    "map_layer",
+    "map_network",
+    "minimize_layer",
+    "minimize_neuron",
+    "truth_tables",
+]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -21,9 +22,9 @@ import numpy as np
 from ._tables import LayerTable
 
 __all__ = ["LOGIC_VERSION", "MAX_MAPPED_INPUTS", "LayerLogic", "cover_eval", "logic_forward", "map_layer",
-           "map_network", "minimize_neuron"]
+           "map_network", "minimize_layer", "minimize_neuron"]
 
-LOGIC_VERSION = 1
+LOGIC_VERSION = 2  # 2: LUT depth per layer (ltp); covers cached on their own
 MAX_MAPPED_INPUTS = 12  # Yosys' .names reader: "input plane must have fewer than 13 signals"
 
 # ESPRESSO's cube encoding (pyeda): an input literal 1 = 0, 2 = 1, 3 = don't care; an output 0 / 1 (2 = dc).
@@ -79,6 +80,7 @@ class LayerLogic:
     cubes: int
     specified: int
     lutcost: float
+    depth: int = 0  # LUT levels on the longest input-to-output path of the mapped layer (Yosys ltp)
     covers: tuple = ()  # per neuron: ESPRESSO cubes (input literals, output bits)
 
     def __post_init__(self) -> None:  # JSON gives lists back: cubes are tuples
@@ -125,18 +127,37 @@ opt -fast
 abc -lut 6
 opt_clean
 tee -q -o stat.json stat -json
+tee -q -o ltp.txt ltp -noff
 """
+_LTP = re.compile(r"Longest topological path in \S+ \(length=(\d+)\)")
 
 
-def _key(table: LayerTable) -> dict:
+def _key(table: LayerTable, *, mapped: bool = True) -> dict:
     from hwsim.cost import yosys_version
 
     digest = hashlib.sha256(table.indices.tobytes())
     for a, o in zip(table.addresses, table.outputs, strict=True):
         digest.update(np.ascontiguousarray(a, dtype=np.int64).tobytes() + b"|")
         digest.update(np.ascontiguousarray(o, dtype=np.int64).tobytes() + b"#")
-    return {"tables": digest.hexdigest(), "in_bits": table.in_bits, "out_bits": table.out_bits, "mode": table.mode,
-            "yosys": yosys_version(), "version": LOGIC_VERSION}
+    key = {"tables": digest.hexdigest(), "in_bits": table.in_bits, "out_bits": table.out_bits, "mode": table.mode,
+           "version": LOGIC_VERSION}
+    if mapped:
+        key["yosys"] = yosys_version()
+    return key
+
+
+def minimize_layer(table: LayerTable, *, use_cache: bool = True) -> tuple:
+    """ESPRESSO covers of every neuron of ``table`` (`minimize_neuron`), cached on disk by the tables: what the
+    RTL (`hwsim.rtl.LutNetwork`) and `logic_forward` compute."""
+    from hwsim._util import cache_path, read_cached, write_cached
+
+    path = cache_path("lutcover", table.name.replace(".", "_"), _key(table, mapped=False))
+    cached = read_cached(path, use_cache)
+    if cached is not None and len(cached.get("covers", ())) == table.neurons:
+        return tuple(tuple((tuple(i), tuple(o)) for i, o in c) for c in cached["covers"])
+    covers = tuple(tuple(minimize_neuron(table, j)) for j in range(table.neurons))
+    write_cached(path, {"covers": covers}, use_cache)
+    return covers
 
 
 def map_layer(table: LayerTable, *, use_cache: bool = True) -> LayerLogic:
@@ -154,16 +175,18 @@ def map_layer(table: LayerTable, *, use_cache: bool = True) -> LayerLogic:
             return LayerLogic(**cached)
         except TypeError:
             pass
-    covers = [minimize_neuron(table, j) for j in range(table.neurons)]
+    covers = minimize_layer(table, use_cache=use_cache)
     with tempfile.TemporaryDirectory(prefix="hwsim-lut-") as tmp:
         work = Path(tmp)
         (work / "layer.blif").write_text(_layer_blif(table, covers))
         run_yosys(_SCRIPT, work)
         stat = json.loads((work / "stat.json").read_text())
+        found = _LTP.search((work / "ltp.txt").read_text())
     cells = stat["design"].get("num_cells_by_type", {})
     result = LayerLogic(name=table.name, mode=table.mode, neurons=table.neurons, x_bits=table.x_bits,
                         out_bits=table.out_bits, luts=int(cells.get("$lut", 0)), cubes=sum(len(c) for c in covers),
-                        specified=table.specified, lutcost=table.lutcost, covers=tuple(covers))
+                        specified=table.specified, lutcost=table.lutcost, depth=int(found.group(1)) if found else 0,
+                        covers=covers)
     write_cached(path, result.to_dict(), use_cache)
     return result
 

@@ -51,6 +51,8 @@ class Report:
         return out
 
     def summary(self) -> str:
+        if self.meta.get("engine") == "lut":
+            return self._lut_summary()
         t = self.totals
         lines = [
             f"{self.model} on {self.meta.get('config', 'the accelerator')}",
@@ -77,6 +79,30 @@ class Report:
                 f", integer datapath {100 * a['hardware_accuracy']:.2f} %"
             lines.append(f"  accuracy    {100 * a['accuracy']:.2f} % top-1{hw} (uncompressed "
                          f"{100 * a['float_accuracy']:.2f} %{dense}) on {a['data']}")
+        lines += [f"  note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+    def _lut_summary(self) -> str:
+        t = self.totals
+        lines = [
+            f"{self.model} as LUT logic ({self.meta.get('lut_mode')} mode), pipelined: one sample per cycle",
+            f"  latency     {t['cycles']} cycles at {t['fmax_mhz']:.0f} MHz (est.) = {t['latency_s'] * 1e9:.2f} ns"
+            f"   {t['throughput_inf_per_s'] / 1e6:.0f} M inferences/s",
+            f"  logic       {t['luts']:,} LUTs ({t['lut6']:,} LUT6), {t['ffs']:,} FFs, {t['carry4']} CARRY4, depth "
+            f"{t['lut_depth']} levels; LUTCost estimate {t['lutcost']:,.0f}",
+            f"  energy      {t['energy_j'] * 1e12:.3f} pJ per inference   power {t['power_w'] * 1e3:.3f} mW at full "
+            "rate",
+            f"  area        {t['area_mm2']:.5f} mm^2 ({t['gates']:,} gates, 45 nm cells)",
+        ]
+        if self.baseline is not None:
+            b = self.baseline
+            lines.append(f"  vs MAC      the MAC engine takes {b['speedup']:.1f}x the latency, {b['energy_ratio']:.1f}x "
+                         f"the energy and {b['area_ratio']:.1f}x the area ({b['cycles']:,} cycles, "
+                         f"{b['energy_j'] * 1e9:.3f} nJ, {b['area_mm2']:.3f} mm^2)")
+        if self.accuracy is not None:
+            a = self.accuracy
+            lines.append(f"  accuracy    {100 * a['accuracy']:.2f} % top-1 of the logic (torch network "
+                         f"{100 * a['float_accuracy']:.2f} %) on {a['data']}")
         lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
 

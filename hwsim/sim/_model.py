@@ -234,6 +234,10 @@ def op_work(workload: Workload, cfg: AcceleratorConfig, *, progress: bool = Fals
     if unmapped:
         names = ", ".join(sorted({op.target for op in unmapped}))
         raise ValueError(f"the workload has {len(unmapped)} unmapped ops ({names}); the accelerator cannot run them")
+    luts = [op.name for op in workload if op.kind == "lut"]
+    if luts:
+        raise ValueError(f"the workload's LUT layers ({', '.join(luts[:3])}{', ...' if len(luts) > 3 else ''}) are "
+                         "logic, not GEMMs: the MAC engine cannot run them (simulate the model with lut=)")
     ops = list(workload)
     if progress:
         from tqdm import tqdm

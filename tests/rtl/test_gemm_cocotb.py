@@ -12,9 +12,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from cocotb_tools.runner import get_runner
 from gemm_cases import build_case, gemm_runs, run_depths, run_id
-from simulators import build_args, require_simulator
+from simulators import require_simulator, run_bench
 
 from hwsim.rtl import BlockSparseGemm, write_verilog
 
@@ -30,18 +29,8 @@ def run_on(sim: str, run: list[dict], tmp_path, monkeypatch) -> None:
     cases = [build_case(spec) for spec in run]
     top = "gemm"
     source = write_verilog(BlockSparseGemm(cases[0].cfg, **run_depths(cases)), top, tmp_path / "src")
-    runner = get_runner(sim)
-    build_dir = tmp_path / f"build_{sim}"
-    runner.build(sources=[source], hdl_toplevel=top, build_dir=build_dir, timescale=("1ns", "1ps"),
-                 always=True, build_args=build_args(sim))
-    report = tmp_path / "mismatch.txt"
-    # assertion rewriting for the bench only: by default cocotb rewrites every module imported (numba, scipy...)
-    env = {"HWSIM_GEMM": json.dumps(run), "HWSIM_REPORT": str(report), "COCOTB_REWRITE_ASSERTION_FILES": "tb_gemm.py"}
-    try:
-        runner.test(hdl_toplevel=top, test_module="tb_gemm", build_dir=build_dir, test_dir=tmp_path,
-                    extra_env=env, timescale=("1ns", "1ps"))
-    except SystemExit:  # the runner exits when a cocotb test fails; surface the bench's report instead
-        pytest.fail(report.read_text() if report.exists() else f"{sim} run failed before any check (see log)")
+    env = {"HWSIM_GEMM": json.dumps(run), "HWSIM_REPORT": str(tmp_path / "mismatch.txt")}
+    run_bench(sim, source, top, "tb_gemm", env, tmp_path)
 
 
 def test_enough_configurations():

@@ -10,8 +10,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from cocotb_tools.runner import get_runner
-from simulators import SIMULATORS, build_args, require_simulator
+from simulators import SIMULATORS, require_simulator, run_bench
 
 from hwsim.mac import make_mac
 from hwsim.rtl import mac_component, write_verilog
@@ -50,16 +49,6 @@ def test_mac_rtl_matches_golden_model(design, sim, tmp_path, monkeypatch):
     unit = make_mac(kind, **params)
     top = f"mac_{kind}"
     source = write_verilog(mac_component(unit), top, tmp_path / "src")
-    runner = get_runner(sim)
-    build_dir = tmp_path / f"build_{sim}"
-    runner.build(sources=[source], hdl_toplevel=top, build_dir=build_dir, timescale=("1ns", "1ps"),
-                 always=True, build_args=build_args(sim))
-    report = tmp_path / "mismatch.txt"
     env = {"HWSIM_MAC": json.dumps({"kind": kind, **unit.params()}), "HWSIM_STREAMS": json.dumps(streams),
-           "COCOTB_REWRITE_ASSERTION_FILES": "tb_mac.py",  # not every imported module (numba, scipy: ~4 s)
-           "HWSIM_REPORT": str(report)}
-    try:
-        runner.test(hdl_toplevel=top, test_module="tb_mac", build_dir=build_dir, test_dir=tmp_path,
-                    extra_env=env, timescale=("1ns", "1ps"))
-    except SystemExit:  # the runner exits when a cocotb test fails; surface the bench's report instead
-        pytest.fail(report.read_text() if report.exists() else f"{sim} run failed before any check (see log)")
+           "HWSIM_REPORT": str(tmp_path / "mismatch.txt")}
+    run_bench(sim, source, top, "tb_mac", env, tmp_path)

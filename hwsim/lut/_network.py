@@ -1,0 +1,374 @@
+"""A whole LUT network as hardware: its tables and minimized covers (`LutDesign`), the RTL and Verilog of it
+(`hwsim.rtl.LutNetwork`), and what it costs (`lut_cost`): LUT6, flip-flop and CARRY4 counts and LUT depth per
+layer from synthesis of that RTL with the pinned Yosys, an fmax estimate from the depth, and the energy per
+inference and cell area from gate-level toggles of its gate netlist on real input codes.
+
+Timing model: one LUT level (a LUT and the route into the next) costs `LEVEL_DELAY_NS`, taken from MapBuf's
+delay characterization of Vivado-placed designs (Dynamatic's MapBuf documentation, "Delay characterization": a
+4.2 ns clock period fits 6 LUT levels, so 0.7 ns per level with routing; flip-flop clock-to-out and setup are
+folded into that figure). fmax = 1 / (deepest layer's levels x `LEVEL_DELAY_NS`). It is an estimate, not a
+timing report: placement and routing are not run here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import tempfile
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from ._logic import LOGIC_VERSION, logic_forward, minimize_layer
+from ._tables import LUT_MODES, LayerTable, input_codes, truth_tables
+
+__all__ = ["LEVEL_DELAY_NS", "LutCost", "LutDesign", "LutLayerCost", "lut_cost", "lut_design"]
+
+LEVEL_DELAY_NS = 0.7  # per LUT level incl. routing (MapBuf delay characterization; module docstring)
+_COST_VERSION = 1
+
+
+@dataclass(frozen=True, eq=False)
+class LutDesign:
+    """A LUT network ready for hardware: per layer its truth tables and the ESPRESSO covers the RTL is built
+    from. ``in_signed``: whether the network's input codes are signed (two's complement on the ``x`` port)."""
+
+    name: str
+    mode: str
+    tables: tuple[LayerTable, ...]
+    covers: tuple[tuple, ...]
+    in_signed: bool
+    in_features: int  # width of the network's input in features
+
+    @property
+    def latency(self) -> int:
+        """Cycles from a sample on ``x`` to its result on ``y``: one register per layer."""
+        return len(self.tables)
+
+    @property
+    def in_bits(self) -> int:
+        return self.tables[0].in_bits
+
+    @property
+    def out_features(self) -> int:
+        return self.tables[-1].neurons
+
+    @property
+    def out_bits(self) -> int:
+        return self.tables[-1].out_bits
+
+    @property
+    def top(self) -> str:
+        """The Verilog top module's name."""
+        return "lut_" + re.sub(r"\W", "_", self.name)
+
+    def digest(self) -> str:
+        """Hash of everything the RTL is built from (the cost cache key)."""
+        h = hashlib.sha256(json.dumps([self.mode, self.in_features, LOGIC_VERSION]).encode())
+        for t, c in zip(self.tables, self.covers, strict=True):
+            h.update(np.ascontiguousarray(t.indices, dtype=np.int64).tobytes())
+            h.update(json.dumps([t.in_bits, t.out_bits, c]).encode())
+        return h.hexdigest()[:20]
+
+    def component(self):
+        """The Amaranth `hwsim.rtl.LutNetwork`."""
+        from hwsim.rtl import LutNetwork
+
+        return LutNetwork(self.tables, self.covers, inputs=self.in_features)
+
+    def verilog(self) -> str:
+        """Verilog of the network, top module `top` (ports x, valid, y, y_valid; clk and rst)."""
+        from hwsim.rtl import to_verilog
+
+        return to_verilog(self.component(), self.top)
+
+    def pack(self, codes: np.ndarray) -> list[int]:
+        """(batch, in_features) input codes -> the ``x`` port's value per sample (Python ints)."""
+        return _pack(np.asarray(codes, dtype=np.int64), self.in_bits)
+
+    def pack_outputs(self, codes: np.ndarray) -> list[int]:
+        """(batch, out_features) output codes -> the ``y`` port's value per sample (Python ints)."""
+        return _pack(np.asarray(codes, dtype=np.int64), self.out_bits)
+
+    def unpack(self, words) -> np.ndarray:
+        """``y`` port values -> (batch, out_features) output codes (signed when the outputs are)."""
+        field_mask = (1 << self.out_bits) - 1
+        out = np.array([[(int(w) >> (j * self.out_bits)) & field_mask for j in range(self.out_features)]
+                        for w in words], dtype=np.int64).reshape(-1, self.out_features)
+        if self.tables[-1].out_signed:
+            half = 1 << (self.out_bits - 1)
+            out = np.where(out >= half, out - (1 << self.out_bits), out)
+        return out
+
+    def forward(self, codes: np.ndarray) -> np.ndarray:
+        """What the RTL computes for (batch, in_features) input codes: the output codes."""
+        return logic_forward(list(self.tables), [_Covers(c) for c in self.covers], codes)
+
+
+@dataclass(frozen=True)
+class _Covers:  # the part of `LayerLogic` that `logic_forward` reads
+    covers: tuple
+
+    def outputs(self, table, codes):
+        from ._logic import LayerLogic
+
+        return LayerLogic(table.name, table.mode, table.neurons, table.x_bits, table.out_bits, 0, 0, 0, 0.0,
+                          covers=self.covers).outputs(table, codes)
+
+
+def _pack(codes: np.ndarray, bits: int) -> list[int]:
+    fields = codes & ((1 << bits) - 1)
+    out = []
+    for row in fields.tolist():
+        word = 0
+        for i, v in enumerate(row):
+            word |= int(v) << (i * bits)
+        out.append(word)
+    return out
+
+
+def lut_design(model, mode: str = "full", data=None, *, name: str | None = None,
+               use_cache: bool = True) -> LutDesign:
+    """The `LutDesign` of a LUT network: a registry name (its trained weights and, in ``observed`` mode, its
+    training split) or a `hwsim.models.jsc.JSCNet`-style module (``data``: the inputs observed mode specifies).
+    Covers are cached per layer (`hwsim.lut.minimize_layer`)."""
+    if mode not in LUT_MODES:
+        raise ValueError(f"mode must be one of {', '.join(LUT_MODES)}, not {mode!r}")
+    if isinstance(model, str):
+        from hwsim.models import create_model, dataset, model_info, trained_model
+
+        info = model_info(model)  # ValueError naming the model when it is not registered
+        name = name or model
+        if info.data is not None:
+            module = trained_model(model)
+            if mode == "observed" and data is None:
+                data = dataset(model).x_train
+        else:
+            module = create_model(model)
+        model = module
+        if mode == "observed" and data is None:
+            raise ValueError(f"observed mode needs the inputs it specifies, and {name} has no training data "
+                             "(use full mode)")
+    tables = truth_tables(model, mode, data if mode == "observed" else None)
+    covers = tuple(minimize_layer(t, use_cache=use_cache) for t in tables)
+    return LutDesign(name=name or type(model).__name__, mode=mode, tables=tuple(tables), covers=covers,
+                     in_signed=bool(model.input_quant.signed), in_features=int(model.layers[0].linear.in_features))
+
+
+def design_inputs(model, x) -> tuple[np.ndarray, np.ndarray]:
+    """(input codes, output codes) of the quantized torch model on inputs ``x``: what the RTL must reproduce."""
+    codes = input_codes(model, x)
+    return codes[0], codes[-1]
+
+
+# ---- cost ------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LutLayerCost:
+    """Synthesized size and depth of one layer module."""
+
+    name: str
+    neurons: int
+    x_bits: int
+    out_bits: int
+    luts: int
+    lut6: int
+    ffs: int
+    carry4: int
+    muxf: int
+    depth: int  # logic levels (LUTs and MUXF7/8) on its longest register-to-output path
+    lutcost: float  # LogicNets' estimate for the layer
+
+
+@dataclass(frozen=True)
+class LutCost:
+    """What a LUT network costs (module docstring): per layer and in total."""
+
+    design: str
+    mode: str
+    layers: tuple[LutLayerCost, ...]
+    luts: int
+    lut6: int
+    ffs: int
+    carry4: int
+    depth: int
+    fmax_mhz: float
+    latency_cycles: int
+    gates: int
+    area_um2: float
+    leakage_mw: float
+    energy_pj_per_inference: float
+    energy_breakdown_pj: dict
+    energy_samples: int
+    yosys: str
+    level_delay_ns: float = LEVEL_DELAY_NS
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def lutcost(self) -> float:
+        return sum(layer.lutcost for layer in self.layers)
+
+    @property
+    def latency_s(self) -> float:
+        return self.latency_cycles / (self.fmax_mhz * 1e6)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["layers"] = [asdict(x) for x in self.layers]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> LutCost:
+        return cls(**{**d, "layers": tuple(LutLayerCost(**x) for x in d["layers"])})
+
+
+_FPGA_SCRIPT = """read_verilog design.v
+synth_xilinx -family xc7 -nodsp -noiopad -top {top}
+tee -q -o fpga.json stat -json
+tee -q -o ltp.txt ltp -noff
+"""
+_LTP = re.compile(r"Longest topological path in \\?(\S+) \(length=(\d+)\)")
+
+
+def _fpga(verilog: str, design: LutDesign) -> tuple[list[LutLayerCost], dict]:
+    from hwsim.cost._yosys import run_yosys
+
+    with tempfile.TemporaryDirectory(prefix="hwsim-lutfpga-") as tmp:
+        work = Path(tmp)
+        (work / "design.v").write_text(verilog)
+        run_yosys(_FPGA_SCRIPT.format(top=design.top), work)
+        stat = json.loads((work / "fpga.json").read_text())
+        depths = {m: int(n) for m, n in _LTP.findall((work / "ltp.txt").read_text())}
+    modules = stat["modules"]
+    layers = []
+    for n, t in enumerate(design.tables):
+        key = next((k for k in modules if k.lstrip("\\").endswith(f"layer{n}")), None)
+        if key is None:
+            raise RuntimeError(f"synthesis of {design.top} lost the module of layer {n}: {sorted(modules)}")
+        cells = modules[key].get("num_cells_by_type", {})
+        depth = next((d for m, d in depths.items() if m.endswith(f"layer{n}")), 0)
+        layers.append(LutLayerCost(
+            name=t.name, neurons=t.neurons, x_bits=t.x_bits, out_bits=t.out_bits,
+            luts=sum(v for k, v in cells.items() if k.startswith("LUT")), lut6=cells.get("LUT6", 0),
+            ffs=sum(v for k, v in cells.items() if k.startswith("FD")), carry4=cells.get("CARRY4", 0),
+            muxf=sum(v for k, v in cells.items() if k.startswith("MUXF")), depth=depth,
+            lutcost=t.lutcost))
+    return layers, stat["design"].get("num_cells_by_type", {})
+
+
+def _split_wide_inputs(netlist, limit: int = 62):
+    """The netlist with every input port wider than ``limit`` bits split into ``<port>@<i>`` chunks, so the
+    gate simulator (63-bit port values) can drive it."""
+    ports = {}
+    for name, p in netlist.ports.items():
+        if p.direction == "input" and p.width > limit:
+            for i in range(0, p.width, limit):
+                ports[f"{name}@{i // limit}"] = replace(p, nets=p.nets[i:i + limit])
+        else:
+            ports[name] = p
+    return replace(netlist, ports=ports)
+
+
+def _stimulus(design: LutDesign, codes: np.ndarray, lanes: int = 64):
+    """Per-lane streams of the sample words, one new sample per cycle, long enough to fill the pipeline."""
+    words = design.pack(codes)
+    n = len(words)
+    lanes = max(1, min(lanes, n))
+    per_lane = max(-(-n // lanes), 8)
+    cycles = per_lane + design.latency
+    order = [[words[(lane + lanes * t) % n] for lane in range(lanes)] for t in range(cycles)]
+    return order, cycles, lanes
+
+
+def lut_cost(design: LutDesign, codes: np.ndarray, *, use_cache: bool = True) -> LutCost:
+    """Synthesize ``design``'s RTL and price it (module docstring). ``codes``: (samples, in_features) input
+    codes to drive the gate netlist with (the held-out test inputs), streamed one sample per cycle."""
+    from hwsim._util import cache_path, read_cached, write_cached
+    from hwsim.cost import gate_energy_model, yosys_version
+    from hwsim.cost._calibration import energy_cache_key
+    from hwsim.cost._cells import leakage_mw, netlist_area_um2, raw_energy_fj
+    from hwsim.cost._gatesim import simulate_gates
+    from hwsim.cost._synthesis import synthesize_netlist
+    from hwsim.cost._yosys import rtl_fingerprint
+
+    codes = np.asarray(codes, dtype=np.int64)
+    if codes.ndim != 2 or codes.shape[1] != design.in_features or codes.shape[0] == 0:
+        raise ValueError(f"codes must be (samples >= 1, {design.in_features}) input codes, not {codes.shape}")
+    stim_digest = hashlib.sha256(codes.tobytes()).hexdigest()[:16]
+    key = {"design": design.digest(), "codes": stim_digest, "rtl": rtl_fingerprint(), "yosys": yosys_version(),
+           "energy": energy_cache_key(), "version": _COST_VERSION, "delay": LEVEL_DELAY_NS}
+    path = cache_path("lutcost", design.top, key)
+    cached = read_cached(path, use_cache)
+    if cached is not None:
+        try:
+            return LutCost.from_dict(cached)
+        except (TypeError, KeyError):
+            pass
+    verilog = design.verilog()
+    layers, _ = _fpga(verilog, design)
+    netlist = _split_wide_inputs(synthesize_netlist(verilog, design.top))
+    order, cycles, lanes = _stimulus(design, codes)
+    stim = {"valid": np.ones((cycles, lanes), dtype=np.int64)}
+    width = design.in_features * design.in_bits
+    chunks = sorted((p for p in netlist.ports if p.startswith("x@")), key=lambda p: int(p.split("@")[1]))
+    if chunks:
+        for c in chunks:
+            lo = int(c.split("@")[1]) * 62
+            part = (1 << min(62, width - lo)) - 1
+            stim[c] = np.array([[(w >> lo) & part for w in row] for row in order], dtype=np.int64)
+    else:
+        stim["x"] = np.array(order, dtype=np.int64)
+    count_from = design.latency
+    sim = simulate_gates(netlist, stim, lanes=lanes, count_from=count_from, outputs=("y",))
+    _check_gates(design, sim, order)
+    model = gate_energy_model(use_cache=use_cache)
+    inferences = sim.counted_cycles * lanes
+    parts = {k: model.pj(v) / inferences for k, v in raw_energy_fj(netlist, sim).items()}
+    area = netlist_area_um2(netlist)
+    depth = max(layer.depth for layer in layers)
+    result = LutCost(
+        design=design.name, mode=design.mode, layers=tuple(layers),
+        luts=sum(x.luts for x in layers), lut6=sum(x.lut6 for x in layers), ffs=sum(x.ffs for x in layers),
+        carry4=sum(x.carry4 for x in layers), depth=depth, fmax_mhz=fmax_mhz(depth),
+        latency_cycles=design.latency, gates=sum(n for t, n in netlist.cell_counts().items() if "DFF" not in t),
+        area_um2=area, leakage_mw=leakage_mw(area), energy_pj_per_inference=sum(parts.values()),
+        energy_breakdown_pj=parts, energy_samples=int(codes.shape[0]), yosys=yosys_version(),
+        extra={"lanes": lanes, "cycles": cycles, "warmup": count_from, "flip_flops_gates": netlist.cell_counts()
+               .get("$_DFF_P_", 0)})
+    write_cached(path, result.to_dict(), use_cache)
+    return result
+
+
+def _check_gates(design: LutDesign, sim, order) -> None:
+    """The gate netlist must compute the covers: ``y`` while cycle t settles holds the sample of cycle
+    t - latency (the gate simulator records a logic-driven port as it was before each edge)."""
+    y = sim.outputs["y"]
+    lat = design.latency
+    words = [w for row in order[: y.shape[0] - lat] for w in row]
+    got = [int(v) for row in y[lat:] for v in row]
+    in_codes = _unpack_inputs(design, words)
+    want = design.forward(in_codes)
+    got_codes = design.unpack(got)
+    bad = np.nonzero((want != got_codes).any(axis=1))[0]
+    if bad.size:  # a synthesis or netlist bug, not a user error
+        i = int(bad[0])
+        raise RuntimeError(f"{design.top}: the gate netlist disagrees with the covers on stream entry {i}: "
+                           f"inputs {in_codes[i].tolist()}, expected {want[i].tolist()}, got {got_codes[i].tolist()}")
+
+
+def _unpack_inputs(design: LutDesign, words) -> np.ndarray:
+    b = design.in_bits
+    m = (1 << b) - 1
+    out = np.array([[(int(w) >> (i * b)) & m for i in range(design.in_features)] for w in words], dtype=np.int64)
+    out = out.reshape(-1, design.in_features)
+    if design.in_signed:
+        out = np.where(out >= 1 << (b - 1), out - (1 << b), out)
+    return out
+
+
+def fmax_mhz(depth: int) -> float:
+    """fmax estimate (MHz) of a pipeline stage ``depth`` LUT levels deep (module docstring)."""
+    return 1e3 / (max(int(depth), 1) * LEVEL_DELAY_NS)
+
