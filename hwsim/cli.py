@@ -81,7 +81,7 @@ def _cmd_formats_demo(args: argparse.Namespace) -> None:
 # The embedded default of `make demo`: DeiT-S with LPViT-style 32x32 block pruning at half density and SP2-4
 # weights, on the default accelerator, against its dense self.
 DEMO = {"model": "deit_small", "prune": "block:32x32:0.5", "quant": "sp2:4", "arch": None, "baseline": "dense",
-        "exclude": None, "allow_unmapped": False, "act_bits": None, "finetune": None, "eval": False}
+        "exclude": None, "allow_unmapped": False, "act_bits": None, "finetune": None, "eval": False, "lut": None}
 
 
 def _cmd_demo(args: argparse.Namespace) -> None:

@@ -11,6 +11,6 @@ from .reference import RegisteredOp
 from .sim import simulate_mac
 
 __all__ = [
-    "BlockSparseGemm", "LutLayer", "LutNetwork", "MacBase", "RegisteredOp", "describe_ports", "mac_component", "simulate_mac", "to_verilog",
-    "write_verilog",
+    "BlockSparseGemm", "LutLayer", "LutNetwork", "MacBase", "RegisteredOp", "describe_ports", "mac_component",
+    "simulate_mac", "to_verilog", "write_verilog",
 ]

@@ -96,9 +96,9 @@ class Report:
         ]
         if self.baseline is not None:
             b = self.baseline
-            lines.append(f"  vs MAC      the MAC engine takes {b['speedup']:.1f}x the latency, {b['energy_ratio']:.1f}x "
-                         f"the energy and {b['area_ratio']:.1f}x the area ({b['cycles']:,} cycles, "
-                         f"{b['energy_j'] * 1e9:.3f} nJ, {b['area_mm2']:.3f} mm^2)")
+            lines.append(f"  vs MAC      the MAC engine takes {b['speedup']:.1f}x the latency, "
+                         f"{b['energy_ratio']:.1f}x the energy and {b['area_ratio']:.1f}x the area "
+                         f"({b['cycles']:,} cycles, {b['energy_j'] * 1e9:.3f} nJ, {b['area_mm2']:.3f} mm^2)")
         if self.accuracy is not None:
             a = self.accuracy
             lines.append(f"  accuracy    {100 * a['accuracy']:.2f} % top-1 of the logic (torch network "
