@@ -152,3 +152,30 @@ def test_trained_lut_model_accuracy_matches_its_codes():
     _, codes = design_inputs(model, split.x_test)
     report = simulate("cancer_lut", lut="observed", evaluate=True)
     assert report.accuracy["float_accuracy"] == pytest.approx(float((codes.argmax(1) == split.y_test.numpy()).mean()))
+
+
+def _hand_design():
+    """Two 1-bit layers written by hand: layer 0 computes AND and XOR of the two inputs, layer 1 copies its first
+    input (an output bit that synthesizes to a bare register) and ANDs both."""
+    from hwsim.lut import LayerTable, LutDesign
+
+    def table(name, fn):
+        addr = np.arange(4, dtype=np.int64)
+        outs = [np.array([fn(j, a & 1, a >> 1) for a in addr], dtype=np.int64) for j in range(2)]
+        return LayerTable(name=name, indices=np.array([[0, 1], [0, 1]]), in_bits=1, out_bits=1, out_signed=False,
+                          mode="full", addresses=(addr, addr), outputs=tuple(outs))
+
+    t0 = table("layers.0", lambda j, a, b: (a & b) if j == 0 else (a ^ b))
+    t1 = table("layers.1", lambda j, a, b: a if j == 0 else (a & b))
+    covers = (((((2, 2), (1,)),), (((2, 1), (1,)), ((1, 2), (1,)))),
+              ((((2, 3), (1,)),), (((2, 2), (1,)),)))
+    return LutDesign(name="hand", mode="full", tables=(t0, t1), covers=covers, in_signed=False, in_features=2)
+
+
+def test_gate_check_aligns_register_driven_outputs():
+    design = _hand_design()
+    codes = np.array([[a & 1, a >> 1] for a in np.random.default_rng(1).integers(0, 4, 200)])
+    want = np.array([[a & b, (a & b) & (a ^ b)] for a, b in codes])
+    assert (design.forward(codes) == want).all()
+    cost = lut_cost(design, codes, use_cache=False)
+    assert cost.extra["gate_checked"] >= 200 and cost.extra["gate_mismatches"] == 0, cost.extra
