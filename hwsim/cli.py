@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 
 class UsageError(Exception):
@@ -129,26 +130,26 @@ def _cmd_rtl_area(args: argparse.Namespace) -> None:
 def _cmd_rtl_export(args: argparse.Namespace) -> None:
     import json
 
-    from ._util import check_writable_dir, write_text
+    from ._util import output_dir, write_text
     from .rtl import describe_ports, mac_component, to_verilog
 
     unit = _rtl_unit(args)
-    out = check_writable_dir(args.output, "-o")
     top = args.name or f"mac_{unit.kind}"
     dut = mac_component(unit)
     verilog = to_verilog(dut, top)
     meta = {"top": top, "kind": unit.kind, "params": unit.params(), "latency": unit.latency,
             "acc_frac_bits": unit.acc_frac_bits, "product_bits": unit.product_bits,
             "clock": "clk (rising edge)", "reset": "rst (synchronous, active high)", "ports": describe_ports(dut)}
-    write_text(out / f"{top}.v", verilog)
-    write_text(out / f"{top}.json", json.dumps(meta, indent=1) + "\n")
+    with output_dir(args.output, "-o") as out:
+        write_text(out / f"{top}.v", verilog)
+        write_text(out / f"{top}.json", json.dumps(meta, indent=1) + "\n")
     print(f"wrote {out / (top + '.v')} and {top}.json")
 
 
 def _cmd_lut_export(args: argparse.Namespace) -> None:
     import json
 
-    from ._util import check_writable_dir, write_text
+    from ._util import check_writable_dir, output_dir, write_text
     from .lut import lut_design
     from .rtl import describe_ports, to_verilog
 
@@ -161,8 +162,8 @@ def _cmd_lut_export(args: argparse.Namespace) -> None:
         from .frontend._load import load_model
 
         model = load_model(model)[0]
+    check_writable_dir(args.output, "-o", create=False)
     design = lut_design(model, args.mode, name=args.name or Path(args.model).stem)
-    out = check_writable_dir(args.output, "-o")
     dut = design.component()
     meta = {"top": design.top, "model": args.model, "mode": design.mode, "latency": design.latency,
             "inputs": {"features": design.in_features, "bits": design.in_bits, "signed": design.in_signed},
@@ -173,8 +174,10 @@ def _cmd_lut_export(args: argparse.Namespace) -> None:
                         "out_bits": t.out_bits, "cubes": sum(len(c) for c in cov)}
                        for t, cov in zip(design.tables, design.covers, strict=True)],
             "clock": "clk (rising edge)", "reset": "rst (synchronous, active high)", "ports": describe_ports(dut)}
-    write_text(out / f"{design.top}.v", to_verilog(dut, design.top))
-    write_text(out / f"{design.top}.json", json.dumps(meta, indent=1) + "\n")
+    verilog = to_verilog(dut, design.top)
+    with output_dir(args.output, "-o") as out:
+        write_text(out / f"{design.top}.v", verilog)
+        write_text(out / f"{design.top}.json", json.dumps(meta, indent=1) + "\n")
     print(f"wrote {out / (design.top + '.v')} and {design.top}.json ({design.latency}-stage pipeline, "
           f"{sum(m['cubes'] for m in meta['layers']):,} product terms)")
 
@@ -278,7 +281,8 @@ def _cmd_simulate(args: argparse.Namespace) -> None:
     from ._simulate import simulate
     from ._util import check_writable_dir
 
-    out = check_writable_dir(args.out)  # refuse before spending minutes on a report that cannot be written
+    # refuse before spending minutes on a report that cannot be written, but create nothing until it exists
+    out = check_writable_dir(args.out, create=False)
     report = simulate(args.model, args.arch, prune=args.prune, quant=args.quant, baseline=args.baseline,
                       exclude=args.exclude, allow_unmapped=args.allow_unmapped, act_bits=args.act_bits,
                       finetune=args.finetune, evaluate=args.eval, lut=args.lut, progress=sys.stderr.isatty())
@@ -288,8 +292,8 @@ def _cmd_simulate(args: argparse.Namespace) -> None:
         print("per-layer compression (compression.csv has every layer):")
         print(table)
     print(report.summary())
-    print(f"report written to {out}/ (report.json, layers.csv, compression.csv, layers.md, config.yaml, "
-          "latency/energy/area.png)")
+    csv = "compression.csv, " if report.compression is not None else ""
+    print(f"report written to {out}/ (report.json, layers.csv, {csv}layers.md, config.yaml, latency/energy/area.png)")
 
 
 def _cmd_study_quant(args: argparse.Namespace) -> None:
@@ -298,7 +302,7 @@ def _cmd_study_quant(args: argparse.Namespace) -> None:
     from ._util import check_writable_dir
     from .study import DEFAULT_SCHEMES, quant_study
 
-    out = check_writable_dir(args.out)
+    out = check_writable_dir(args.out, create=False)
     schemes = args.schemes if args.schemes is not None else ",".join(DEFAULT_SCHEMES)
     command = shlex.join(["hwsim", "study", "quant", args.model, "--schemes", schemes,
                           *(["--arch", args.arch] if args.arch else []),
@@ -495,6 +499,9 @@ def _main(argv: Sequence[str] | None) -> int:
         name = f" {e.filename!r}" if e.filename else ""
         print(f"hwsim: error:{name} {e.strerror or e}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:  # Ctrl-C: one line, and the writers have removed what they had started
+        print("hwsim: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     return 0
 
 

@@ -67,3 +67,53 @@ def test_a_user_file_without_the_names_is_refused(tmp_path, capsys):
     src.write_text("x = 1\n")
     assert main(["capture", str(src), "-o", str(tmp_path / "o.npz")]) == 2
     assert "must define model and example_args" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ outputs only after the inputs, interrupts
+
+
+def test_simulate_creates_no_out_folder_for_a_bad_model(tmp_path, capsys):
+    from hwsim.cli import main
+
+    out = tmp_path / "a" / "b"
+    assert main(["simulate", "no_such_model_xyz", "--out", str(out)]) == 2
+    assert not (tmp_path / "a").exists()
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_ctrl_c_is_one_line_exit_130_and_leaves_nothing(tmp_path, capsys, monkeypatch):
+    import hwsim._simulate
+    from hwsim.cli import main
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(hwsim._simulate, "simulate", interrupted)
+    out = tmp_path / "new"
+    assert main(["simulate", "digits_mlp", "--out", str(out)]) == 130
+    assert capsys.readouterr().err == "hwsim: interrupted\n"
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_report_save_interrupted_leaves_no_partial_report(tmp_path, monkeypatch, existing):
+    from matplotlib.figure import Figure
+
+    from hwsim import simulate
+
+    report = simulate("digits_mlp")
+    out = tmp_path / "r"
+    if existing:
+        out.mkdir()
+        (out / "mine.txt").write_text("keep")
+
+    def interrupted(self, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Figure, "savefig", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        report.save(out)
+    if existing:
+        assert sorted(p.name for p in out.iterdir()) == ["mine.txt"]
+    else:
+        assert not out.exists()

@@ -5,7 +5,7 @@ Nothing here knows about formats, hardware or reports; it imports only the stand
 
 from .cache import cache_dir, cache_path, read_cached, write_cached
 from .checks import as_code_array, as_float_array, check_int
-from .io import atomic_path, check_writable_dir, write_text, write_with
+from .io import atomic_path, check_writable_dir, output_dir, write_text, write_with
 
 __all__ = [
     "as_code_array",
@@ -15,6 +15,7 @@ __all__ = [
     "cache_path",
     "check_int",
     "check_writable_dir",
+    "output_dir",
     "read_cached",
     "write_cached",
     "write_text",

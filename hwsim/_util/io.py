@@ -41,11 +41,27 @@ def write_with(path: str | os.PathLike, writer: Callable[[Path], object]) -> Pat
     return Path(path)
 
 
-def check_writable_dir(path: str | os.PathLike, what: str = "--out") -> Path:
-    """Create ``path`` if needed and check we can write into it, raising ValueError naming it."""
+def check_writable_dir(path: str | os.PathLike, what: str = "--out", *, create: bool = True) -> Path:
+    """Check that ``path`` is (or can become) a folder we can write into, raising ValueError naming it.
+
+    ``create=True`` makes it; ``create=False`` only checks (the folder, or its nearest existing parent, must be a
+    writable directory), so a command can validate its output before any work and create nothing when a later
+    input check fails."""
     p = Path(path)
     if p.exists() and not p.is_dir():
         raise ValueError(f"{what} {str(p)!r} is not a directory")
+    if not create:
+        probe = p
+        while not probe.exists():
+            if probe.parent == probe:
+                break
+            probe = probe.parent
+        if not probe.is_dir():
+            raise ValueError(f"{what} {str(p)!r} cannot be created: {str(probe)!r} is not a directory")
+        if not os.access(probe, os.W_OK | os.X_OK):
+            raise ValueError(f"{what} {str(p)!r} is not writable" if probe == p else
+                             f"{what} {str(p)!r} cannot be created: {str(probe)!r} is not writable")
+        return p
     try:
         p.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -55,3 +71,23 @@ def check_writable_dir(path: str | os.PathLike, what: str = "--out") -> Path:
     if not os.access(p, os.W_OK | os.X_OK):
         raise ValueError(f"{what} {str(p)!r} is not writable")
     return p
+
+
+@contextlib.contextmanager
+def output_dir(path: str | os.PathLike, what: str = "--out") -> Iterator[Path]:
+    """Create the folder ``path`` for writing into; if the block fails (or is interrupted) and the folder did
+    not exist before, it is removed again when still empty, so nothing is left behind."""
+    p = Path(path)
+    missing = []
+    probe = p
+    while not probe.exists() and probe.parent != probe:
+        missing.append(probe)
+        probe = probe.parent
+    out = check_writable_dir(p, what)
+    try:
+        yield out
+    except BaseException:
+        for folder in missing:  # innermost first
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only if empty
+        raise

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .._util import check_writable_dir
+from .._util import output_dir
 
 
 @dataclass
@@ -154,7 +154,11 @@ class Report:
         Everything is rendered into a staging folder first and moved in at the end, so a failure leaves no
         partial report behind.
         """
-        out = check_writable_dir(out_dir)
+        with output_dir(out_dir) as out:
+            self._save_into(out)
+        return out
+
+    def _save_into(self, out: Path) -> None:
         stage = Path(tempfile.mkdtemp(prefix=".hwsim-report-", dir=out))
         try:
             (stage / "report.json").write_text(json.dumps(self.to_dict(), indent=1, default=_jsonable) + "\n")
@@ -170,7 +174,6 @@ class Report:
                 os.replace(item, out / item.name)
         finally:
             shutil.rmtree(stage, ignore_errors=True)
-        return out
 
 
 def _jsonable(v):

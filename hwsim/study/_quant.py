@@ -98,13 +98,13 @@ class QuantStudy:
 
     def save(self, out_dir) -> None:
         """study.csv, study.md and the figures (`figures`) into ``out_dir``, each written whole."""
-        from .._util import check_writable_dir, write_text, write_with
+        from .._util import output_dir, write_text, write_with
 
-        out = check_writable_dir(out_dir)
-        write_with(out / "study.csv", lambda tmp: self.table.to_csv(tmp, index=False))
-        write_text(out / "study.md", self.markdown())
-        for name, fig in self.figures().items():
-            write_with(out / name, lambda tmp, fig=fig: fig.savefig(tmp, dpi=110, format="png"))
+        with output_dir(out_dir) as out:
+            write_with(out / "study.csv", lambda tmp: self.table.to_csv(tmp, index=False))
+            write_text(out / "study.md", self.markdown())
+            for name, fig in self.figures().items():
+                write_with(out / name, lambda tmp, fig=fig: fig.savefig(tmp, dpi=110, format="png"))
 
 
 def _check_schemes(schemes) -> list[str]:
