@@ -214,6 +214,8 @@ def simulate(model, arch=None, *, prune: str | None = None, quant: str | None = 
             raise ValueError(f"quant {quant!r} needs a {kind} MAC, which cannot be built: {e}") from None
     workload, prepared = _resolve_workload(model, prune, quant, example_args, example_kwargs, exclude,
                                            allow_unmapped, act_bits, finetune, evaluate, baseline, data, train_data)
+    if len(workload) == 0:
+        raise ValueError(f"the workload of {workload.meta.get('model', 'the model')} has no ops: nothing to simulate")
     from .sim import activation_gemm_note, compression_notes, compression_table, mac_for_workload
 
     if arch is None:  # the default accelerator with the MAC the workload's formats need
@@ -228,6 +230,8 @@ def simulate(model, arch=None, *, prune: str | None = None, quant: str | None = 
     unmapped = [op for op in workload if op.kind == "unmapped"]
     if unmapped and allow_unmapped:  # run what maps; say what does not
         workload = Workload([op for op in workload if op.kind != "unmapped"], workload.arrays, workload.meta)
+        if len(workload) == 0:
+            raise ValueError("every op of the workload is unmapped: nothing is left to simulate")
         kinds = sorted({op.target for op in unmapped})
         notes.append(f"{len(unmapped)} unmapped ops ({', '.join(kinds[:5])}{', ...' if len(kinds) > 5 else ''}) "
                      "have no hardware mapping and are left out of every total")

@@ -21,6 +21,7 @@ from .formats import Fixed, NumberFormat, QuantSpec, format_spec, parse_format, 
 # 2: GEMMs carry a validated `LayerFormat` record (version 1 held a free scheme string)
 FORMAT_VERSION = 2
 OP_KINDS = ("gemm", "vector", "unmapped", "lut")
+GEMM_ROLES = ("linear", "conv", "attn_qk", "attn_av", "matmul")
 
 # Element-wise and reduction ops the vector unit executes (ATen op names without overload): what capture maps to
 # a VectorOp, and the op names an accelerator config may give vector cycles for.
@@ -101,6 +102,21 @@ class LayerFormat:
         return None if self.act_format is None else parse_format(self.act_format)
 
 
+def _check_name(op) -> None:
+    for f in ("name", "target"):
+        v = getattr(op, f)
+        if not isinstance(v, str) or not v:
+            raise TypeError(f"{type(op).__name__}.{f} must be a non-empty string, not {v!r}")
+
+
+def _check_count(op, field_name: str, value, *, minimum: int) -> None:
+    """An integer (numpy integers too) of at least ``minimum``; errors name the op and the field."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise TypeError(f"op {op.name!r}: {field_name} must be an integer, not {value!r}")
+    if value < minimum:
+        raise ValueError(f"op {op.name!r}: {field_name} must be >= {minimum}, not {value!r}")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GemmOp:
     """``count`` independent GEMMs Y[m, n] = X[m, k] W[k, n].
@@ -138,6 +154,19 @@ class GemmOp:
     kind: str = field(default="gemm", init=False)
 
     def __post_init__(self) -> None:
+        _check_name(self)
+        if self.role not in GEMM_ROLES:
+            raise ValueError(f"op {self.name!r}: role must be one of {', '.join(GEMM_ROLES)}, not {self.role!r}")
+        for dim in ("m", "k", "n", "count"):
+            _check_count(self, dim, getattr(self, dim), minimum=1)
+        for dim in ("in_elements", "w_elements"):
+            if getattr(self, dim) is not None:
+                _check_count(self, dim, getattr(self, dim), minimum=0)
+        if self.block is not None and (not isinstance(self.block, tuple) or len(self.block) != 2):
+            raise TypeError(f"op {self.name!r}: block must be a (bk, bn) pair, not {self.block!r}")
+        if self.block is not None:
+            for b in self.block:
+                _check_count(self, "block", b, minimum=1)
         if self.quant is not None and not isinstance(self.quant, LayerFormat):
             raise TypeError(f"op {self.name!r}: quant must be a LayerFormat, not {self.quant!r}")
         if (self.codes is not None or self.row_modes is not None) and self.quant is None:
@@ -146,6 +175,8 @@ class GemmOp:
             raise ValueError(f"op {self.name!r} has activation codes but no activation format")
         if self.row_modes is not None and self.quant.alt_format is None:
             raise ValueError(f"op {self.name!r} has row modes but {self.quant.scheme} is not a mixed scheme")
+        if isinstance(self.density, bool) or not isinstance(self.density, int | float):
+            raise TypeError(f"op {self.name!r}: density must be a number, not {self.density!r}")
         if not 0.0 <= self.density <= 1.0:
             raise ValueError(f"op {self.name!r}: density must lie in [0, 1], not {self.density!r}")
 
@@ -179,6 +210,12 @@ class VectorOp:
     elements: int
     kind: str = field(default="vector", init=False)
 
+    def __post_init__(self) -> None:
+        _check_name(self)
+        if not isinstance(self.op, str) or not self.op:
+            raise TypeError(f"op {self.name!r}: op must be a non-empty string, not {self.op!r}")
+        _check_count(self, "elements", self.elements, minimum=0)
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UnmappedOp:
@@ -188,6 +225,10 @@ class UnmappedOp:
     target: str
     elements: int
     kind: str = field(default="unmapped", init=False)
+
+    def __post_init__(self) -> None:
+        _check_name(self)
+        _check_count(self, "elements", self.elements, minimum=0)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -212,6 +253,15 @@ class LutLayerOp:
     lutcost: float
     kind: str = field(default="lut", init=False)
 
+    def __post_init__(self) -> None:
+        _check_name(self)
+        if self.mode not in ("full", "observed"):
+            raise ValueError(f"op {self.name!r}: mode must be full or observed, not {self.mode!r}")
+        for f in ("neurons", "fan_in", "in_bits", "out_bits"):
+            _check_count(self, f, getattr(self, f), minimum=1)
+        for f in ("luts", "lut6", "ffs", "carry4", "depth"):
+            _check_count(self, f, getattr(self, f), minimum=0)
+
     @property
     def x_bits(self) -> int:
         return self.fan_in * self.in_bits
@@ -228,6 +278,8 @@ class Workload:
 
     def __init__(self, ops: Iterable[Op], arrays: Mapping[str, np.ndarray] | None = None,
                  meta: Mapping[str, object] | None = None) -> None:
+        if isinstance(ops, str | bytes) or not hasattr(ops, "__iter__"):
+            raise TypeError(f"ops must be an iterable of workload ops, not {type(ops).__name__}")
         self._ops = tuple(ops)
         frozen = {}
         for key, arr in (arrays or {}).items():

@@ -75,6 +75,8 @@ class ArrayConfig:
     mac: MacConfig = field(default_factory=lambda: MacConfig(kind="sp2", params={"w_bits": 4, "x_bits": 8}))
 
     def __post_init__(self) -> None:
+        if not isinstance(self.mac, MacConfig):
+            raise TypeError(f"mac must be a MacConfig (kind and params), not {self.mac!r}")
         # EngineConfig does the range checks; block_n is a per-layer property of the pruning
         self.engine()
 
@@ -143,6 +145,9 @@ class AcceleratorConfig:
             raise ValueError(f"name must be a non-empty string, not {self.name!r}")
         _positive("clock_mhz", self.clock_mhz)
         check_int("technology_nm", self.technology_nm, 1, 1000)
+        for name, cls in (("array", ArrayConfig), ("memory", MemoryConfig), ("vector", VectorConfig)):
+            if not isinstance(getattr(self, name), cls):
+                raise TypeError(f"{name} must be a {cls.__name__}, not {getattr(self, name)!r}")
         if self.technology_nm not in SUPPORTED_NODES_NM:
             raise ValueError(f"technology_nm must be 45 (the cost tables are 45 nm), not {self.technology_nm!r}")
 

@@ -318,6 +318,9 @@ def prune(
     per layer: layer, shape, method, block, kept, total, density (of the recorded, composed mask) and, for
     block pruning, blocks_kept / blocks_total.
     """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, not {type(model).__name__} (load a registry model with "
+                        "hwsim.models.create_model)")
     spec = _check_spec(spec)
     if scope not in SCOPES:
         raise ValueError(f"scope must be one of {', '.join(SCOPES)}, not {scope!r}")

@@ -264,6 +264,9 @@ def quantize(
     Returns one row per layer: layer, shape, scheme, w_format, alt_format, rows, w_rows (rows in w_format),
     alt_rows (rows in alt_format), mse (mean squared weight change), act_format, act_scale.
     """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, not {type(model).__name__} (load a registry model with "
+                        "hwsim.models.create_model)")
     spec = _check_spec(spec)
     fmt, alt = spec.formats()
     if mix_by not in MIX_CRITERIA:
