@@ -267,6 +267,42 @@ class LutLayerOp:
         return self.fan_in * self.in_bits
 
 
+def _check_gemm_arrays(op: GemmOp, arrays: Mapping[str, np.ndarray]) -> None:
+    """The arrays a GEMM refers to have the shapes, dtypes and values its fields say (a damaged or hand-edited
+    file must not give a plausible wrong number)."""
+    def bad(what: str, why: str) -> ValueError:
+        return ValueError(f"op {op.name!r}: {what} array {getattr(op, what)!r} {why}")
+
+    grouped = {(op.k, op.n), (op.count, op.k, op.n)}
+    if op.weight is not None:
+        w = arrays[op.weight]
+        if w.shape not in grouped:
+            raise bad("weight", f"has shape {w.shape}, expected ({op.k}, {op.n}) or ({op.count}, {op.k}, {op.n})")
+        if w.dtype.kind not in "fiu" or (w.dtype.kind == "f" and not np.isfinite(w).all()):
+            raise bad("weight", "holds non-finite or non-numeric values")
+    if op.codes is not None:
+        c = arrays[op.codes]
+        if c.shape not in grouped or c.dtype.kind not in "iu":
+            raise bad("codes", f"must be integers of shape ({op.k}, {op.n}), not {c.dtype} {c.shape}")
+    if op.mask is not None:
+        if op.block is None:
+            raise ValueError(f"op {op.name!r} has a block mask but no block size")
+        m = arrays[op.mask]
+        want = (-(-op.k // op.block[0]), -(-op.n // op.block[1]))
+        if m.ndim not in (2, 3) or m.shape[-2:] != want or (m.ndim == 3 and m.shape[0] != op.count):
+            raise bad("mask", f"has shape {m.shape}, expected {want} blocks of {op.block[0]}x{op.block[1]}")
+        if m.dtype != bool and not (m.dtype.kind in "iu" and np.isin(m, (0, 1)).all()):
+            raise bad("mask", "must hold booleans")
+    if op.row_modes is not None:
+        r = arrays[op.row_modes]
+        if r.shape not in {(op.n,), (op.count, op.n)} or r.dtype.kind not in "iub" or not np.isin(r, (0, 1)).all():
+            raise bad("row_modes", f"must be 0/1 per output column, shape ({op.n},), not {r.dtype} {r.shape}")
+    if op.act_codes is not None:
+        a = arrays[op.act_codes]
+        if a.ndim < 1 or a.size == 0 or a.dtype.kind not in "iu":
+            raise bad("act_codes", f"must be a non-empty integer array, not {a.dtype} {a.shape}")
+
+
 Op = GemmOp | VectorOp | UnmappedOp | LutLayerOp
 _OP_CLASSES = {"gemm": GemmOp, "vector": VectorOp, "unmapped": UnmappedOp, "lut": LutLayerOp}
 
@@ -295,6 +331,7 @@ class Workload:
                 for ref in (op.weight, op.mask, op.codes, op.row_modes, op.act_codes):
                     if ref is not None and ref not in self._arrays:
                         raise ValueError(f"op {op.name!r} refers to array {ref!r}, which the workload lacks")
+                _check_gemm_arrays(op, self._arrays)
 
     @property
     def ops(self) -> tuple[Op, ...]:
@@ -381,31 +418,63 @@ class Workload:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Workload:
-        """Read a workload written by `save`; errors name the file and what is wrong."""
+        """Read a workload written by `save`, validating it whole (version, schema, array shapes, finite values);
+        errors name the file, the op and what is wrong."""
+        import zipfile
+        import zlib
+
         path = Path(path)
+        where = repr(str(path))
         try:
-            with np.load(path, allow_pickle=False) as data:
+            with open(path, "rb") as f:
+                head = f.read(4)
+        except OSError as e:
+            raise ValueError(f"{where} cannot be read: {e.strerror}") from None
+        if head[:2] != b"PK":  # every .npz is a zip archive
+            raise ValueError(f"{where} is not a hwsim workload file (not an .npz archive"
+                             + (": it is empty)" if not head else ")"))
+        try:  # our own handle: np.load leaks its file when the zip is damaged
+            with open(path, "rb") as f, np.load(f, allow_pickle=False) as data:
+                if not hasattr(data, "files"):
+                    raise ValueError("it holds a single array, not an archive")
                 record = json.loads(bytes(data["workload.json"]).decode())
                 arrays = {k[2:]: data[k] for k in data.files if k.startswith("a/")}
-        except (OSError, ValueError, KeyError, json.JSONDecodeError) as e:
-            raise ValueError(f"{str(path)!r} is not a hwsim workload file ({e})") from None
+        except (OSError, ValueError, KeyError, EOFError, UnicodeDecodeError, zipfile.BadZipFile, zlib.error) as e:
+            raise ValueError(f"{where} is not a hwsim workload file ({e or type(e).__name__})") from None
+        if not isinstance(record, dict):
+            raise ValueError(f"{where}: its manifest is a {type(record).__name__}, not a JSON object")
         if record.get("format_version") != FORMAT_VERSION:
-            raise ValueError(f"{str(path)!r} has workload format {record.get('format_version')!r}; "
+            raise ValueError(f"{where} has workload format {record.get('format_version')!r}; "
                              f"this hwsim reads {FORMAT_VERSION} (capture the model again)")
+        records, meta = record.get("ops"), record.get("meta", {})
+        if not isinstance(records, list):
+            raise ValueError(f"{where}: ops must be a list, not {type(records).__name__}")
+        if not records:
+            raise ValueError(f"{where} has no ops")
+        if not isinstance(meta, dict):
+            raise ValueError(f"{where}: meta must be a JSON object, not {type(meta).__name__}")
         ops = []
-        for i, d in enumerate(record["ops"]):
+        for i, d in enumerate(records):
+            if not isinstance(d, dict):
+                raise ValueError(f"{where}: op {i} is a {type(d).__name__}, not a JSON object")
+            d = dict(d)
             kind = d.pop("kind", None)
             if kind not in _OP_CLASSES:
-                raise ValueError(f"{str(path)!r}: op {i} has unknown kind {kind!r}")
+                raise ValueError(f"{where}: op {i} has unknown kind {kind!r}")
             if d.get("block") is not None:
+                if not isinstance(d["block"], list):
+                    raise ValueError(f"{where}: op {i}: block must be a [bk, bn] pair, not {d['block']!r}")
                 d["block"] = tuple(d["block"])
             if isinstance(d.get("quant"), dict):
                 try:
                     d["quant"] = LayerFormat(**d["quant"])
                 except (TypeError, ValueError) as e:
-                    raise ValueError(f"{str(path)!r}: op {i}: quant: {e}") from None
+                    raise ValueError(f"{where}: op {i}: quant: {e}") from None
             try:
                 ops.append(_OP_CLASSES[kind](**d))
             except (TypeError, ValueError) as e:
-                raise ValueError(f"{str(path)!r}: op {i}: {e}") from None
-        return cls(ops, arrays, record.get("meta", {}))
+                raise ValueError(f"{where}: op {i}: {e}") from None
+        try:
+            return cls(ops, arrays, meta)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"{where}: {e}") from None

@@ -65,3 +65,27 @@ def test_a_missing_file():
 def test_values_the_model_cannot_honour_are_refused(data, message):
     with pytest.raises(ValueError, match=message.replace("?", r"\?").replace("(", r"\(")):
         config_from_dict(data, "x.yaml")
+
+
+# ------------------------------------------------------------------- config files a user got wrong
+
+
+@pytest.mark.parametrize("content,match", [
+    (b"", "the file is empty"),
+    (b"# only a comment\n", "the file is empty"),
+    (b"name: a\nname: b\n", "key 'name' appears twice"),
+    (b"array:\n  rows: 32\n  rows: 16\n", "key 'rows' appears twice"),
+    (b"name: \xff\xfe\n", r"not UTF-8 text \(byte 0xff"),
+    (b"memory:\n  weight_sram_kb: 1.0e+300\n", "memory: weight_sram_kb must be at most 1,048,576"),
+    (b"clock_mhz: 1.0e+12\n", "clock_mhz must be at most 10,000"),
+    (b"memory:\n  dram_gbps: 1.0e+9\n", "dram_gbps must be at most"),
+    (b"clock_mhz: 1e12\n", "write 1.0e"),
+])
+def test_bad_config_files_name_the_file_and_key(tmp_path, content, match):
+    from hwsim.arch import load_config
+
+    path = tmp_path / "acc.yaml"
+    path.write_bytes(content)
+    with pytest.raises((ValueError, TypeError), match=match) as e:
+        load_config(path)
+    assert "acc.yaml" in str(e.value)

@@ -35,13 +35,33 @@ DEFAULT_VECTOR_CYCLES = MappingProxyType({
 })
 
 
-def _positive(name: str, value, *, integer: bool = False) -> float:
+# Physical ranges a config value must lie in (beyond them a number is a typo, and the cost model would print
+# hundreds of digits): upper bounds far past any real accelerator, so no design a user means is refused.
+LIMITS = {
+    "clock_mhz": 10_000.0,  # 10 GHz
+    "weight_sram_kb": 1 << 20, "act_sram_kb": 1 << 20, "out_sram_kb": 1 << 20,  # 1 GiB of on-chip SRAM each
+    "dram_gbps": 10_000.0,  # 10 TB/s (an HBM3 stack: ~0.8 TB/s)
+    "dram_latency_ns": 1e6,  # 1 ms
+    "cycles_per_element": 1e6,
+}
+
+
+def _positive(name: str, value, *, integer: bool = False, hi: float | None = None) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"{name} must be a number, not {value!r}")
+        hint = ""
+        if isinstance(value, str):
+            try:
+                float(value)
+                hint = " (YAML reads a number like 1e3 without a dot as text: write 1.0e+3)"
+            except ValueError:
+                pass
+        raise TypeError(f"{name} must be a number, not {value!r}{hint}")
     if integer and not float(value).is_integer():
         raise ValueError(f"{name} must be a whole number, not {value!r}")
     if not value > 0 or not math.isfinite(value):
         raise ValueError(f"{name} must be a finite number > 0, not {value!r}")
+    if hi is not None and value > hi:
+        raise ValueError(f"{name} must be at most {hi:,.0f}, not {value!r}")
     return value
 
 
@@ -99,7 +119,7 @@ class MemoryConfig:
 
     def __post_init__(self) -> None:
         for name in ("weight_sram_kb", "act_sram_kb", "out_sram_kb", "dram_gbps", "dram_latency_ns"):
-            _positive(name, getattr(self, name))
+            _positive(name, getattr(self, name), hi=LIMITS[name])
         check_int("sram_width_bits", self.sram_width_bits, 8, 4096)
         if not isinstance(self.double_buffer, bool):
             raise TypeError(f"double_buffer must be true or false, not {self.double_buffer!r}")
@@ -121,7 +141,7 @@ class VectorConfig:
                 close = difflib.get_close_matches(str(op), known, n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
                 raise ValueError(f"cycles_per_element: {op!r} is not a vector op{hint}")
-            table[str(op)] = float(_positive(f"cycles_per_element.{op}", cycles))
+            table[str(op)] = float(_positive(f"cycles_per_element.{op}", cycles, hi=LIMITS["cycles_per_element"]))
         object.__setattr__(self, "cycles_per_element", MappingProxyType(table))
 
     def cycles(self, op: str, elements: int) -> int:
@@ -143,7 +163,7 @@ class AcceleratorConfig:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
             raise ValueError(f"name must be a non-empty string, not {self.name!r}")
-        _positive("clock_mhz", self.clock_mhz)
+        _positive("clock_mhz", self.clock_mhz, hi=LIMITS["clock_mhz"])
         check_int("technology_nm", self.technology_nm, 1, 1000)
         for name, cls in (("array", ArrayConfig), ("memory", MemoryConfig), ("vector", VectorConfig)):
             if not isinstance(getattr(self, name), cls):
@@ -194,17 +214,38 @@ def config_from_dict(data: Mapping, source: str = "<dict>") -> AcceleratorConfig
     return _build(AcceleratorConfig, data if data is not None else {}, "", source)
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """safe_load that refuses a key given twice in one mapping (YAML would keep the last one silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} appears twice (line {key_node.start_mark.line + 1})",
+                    key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_config(path: str | os.PathLike) -> AcceleratorConfig:
-    """Read an accelerator config from YAML; errors name the file and the key."""
+    """Read an accelerator config from YAML; errors name the file and the key (an empty file, a key given twice,
+    bytes that are not UTF-8 and values past `LIMITS` included)."""
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_bytes().decode("utf-8")
     except OSError as e:
         raise ValueError(f"config file {str(path)!r} cannot be read: {e.strerror}") from None
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{path}: not UTF-8 text (byte {e.object[e.start]:#04x} at offset {e.start})") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as e:
-        raise ValueError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise ValueError(f"{path}: not valid YAML ({problem})") from None
+    if data is None:
+        raise ValueError(f"{path}: the file is empty (give at least one key, e.g. name: my_accelerator)")
     return config_from_dict(data, str(path))
 
 
