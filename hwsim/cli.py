@@ -151,19 +151,13 @@ def _cmd_lut_export(args: argparse.Namespace) -> None:
 
     from ._util import check_writable_dir, output_dir, write_text
     from .lut import lut_design
+    from .lut._simulate import _train_inputs, load_lut_model
     from .rtl import describe_ports, to_verilog
 
-    if not args.model.endswith(".py"):
-        from .models import model_info
-
-        model_info(args.model)  # an unknown name fails before the output folder is made
-    model = args.model
-    if model.endswith(".py"):
-        from .frontend._load import load_model
-
-        model = load_model(model)[0]
+    module, name, mdata = load_lut_model(args.model)  # an unknown model fails before any folder is made
+    train_x = _train_inputs(mdata, name) if args.mode == "observed" else None
     check_writable_dir(args.output, "-o", create=False)
-    design = lut_design(model, args.mode, name=args.name or Path(args.model).stem)
+    design = lut_design(module, args.mode, train_x, name=args.name or name)
     dut = design.component()
     meta = {"top": design.top, "model": args.model, "mode": design.mode, "latency": design.latency,
             "inputs": {"features": design.in_features, "bits": design.in_bits, "signed": design.in_signed},
@@ -340,6 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Cycle-level accelerator simulator and cost model for pruned and quantized neural networks.",
         epilog="examples:\n"
                "  hwsim simulate deit_base --prune block:32x32:0.25 --quant sp2:4 --baseline dense --out out/b\n"
+               "  (-v / --verbose anywhere: torch's own logs and the traceback of an error)\n"
                "  hwsim gemm --m 512 --k 768 --n 768 --array 32x32 --block 32x32 --density 0.5 --mac sp2\n"
                "  hwsim capture deit_small --prune block:32x32:0.5 --quant msq:4:0.5 -o ds.npz\n"
                "  hwsim simulate digits_mlp --quant posit+fixed:4:1:4 --out out/pf   (the MAC follows the scheme)\n"
@@ -487,22 +482,46 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _main(argv)
 
 
+VERBOSE_FLAGS = ("-v", "--verbose")
+
+
 def _main(argv: Sequence[str] | None) -> int:
+    import logging
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    verbose = any(a in VERBOSE_FLAGS for a in argv)  # anywhere on the line: hwsim -v simulate ..., or at the end
+    argv = [a for a in argv if a not in VERBOSE_FLAGS]
+    hwsim_logger = logging.getLogger("hwsim")
+    level = hwsim_logger.level
+    if verbose:  # torch's own logs during capture, and the traceback of an error
+        hwsim_logger.setLevel(logging.DEBUG)
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
         args.func(args)
     except (UsageError, ValueError, TypeError) as e:
+        _trace(verbose)
         print(f"hwsim: error: {e}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as e:
+        _trace(verbose)
         name = f" {e.filename!r}" if e.filename else ""
         print(f"hwsim: error:{name} {e.strerror or e}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:  # Ctrl-C: one line, and the writers have removed what they had started
+        _trace(verbose)
         print("hwsim: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    finally:
+        hwsim_logger.setLevel(level)
     return 0
+
+
+def _trace(verbose: bool) -> None:
+    if verbose:
+        import traceback
+
+        traceback.print_exc()
 
 
 if __name__ == "__main__":

@@ -117,3 +117,51 @@ def test_report_save_interrupted_leaves_no_partial_report(tmp_path, monkeypatch,
         assert sorted(p.name for p in out.iterdir()) == ["mine.txt"]
     else:
         assert not out.exists()
+
+
+def _model_file(tmp_path, body: str):
+    path = tmp_path / "user_model.py"
+    path.write_text(body)
+    return path
+
+
+@pytest.mark.parametrize("body,match", [
+    ("import sys\nsys.exit(3)\n", r"called sys.exit\(3\) while loading"),
+    ("import torch\ndef model():\n    raise RuntimeError('no weights')\nexample_args = (torch.zeros(1, 4),)\n",
+     r"model\(\) in .*user_model.py failed: RuntimeError: no weights"),
+    ("import sys, torch\nmodel = torch.nn.Linear(4, 4)\ndef example_args():\n    sys.exit(0)\n",
+     r"example_args\(\) in .*user_model.py called sys.exit\(0\)"),
+])
+def test_model_files_that_misbehave_are_one_line(tmp_path, capsys, body, match):
+    import re
+
+    from hwsim.cli import main
+
+    src = _model_file(tmp_path, body)
+    assert main(["simulate", str(src), "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and re.search(match, err), err
+    assert not (tmp_path / "r").exists()
+
+
+DATA_DEPENDENT = """import torch
+class M(torch.nn.Module):
+    def forward(self, x):
+        if x.sum() > 0:
+            return x * 2
+        return x
+model = M()
+example_args = (torch.randn(2, 4),)
+"""
+
+
+def test_torch_export_failure_is_one_line_and_verbose_shows_the_detail(tmp_path, capfd):
+    from hwsim.cli import main
+
+    src = _model_file(tmp_path, DATA_DEPENDENT)
+    assert main(["simulate", str(src), "--out", str(tmp_path / "r")]) == 2
+    err = capfd.readouterr().err
+    assert err.startswith("hwsim: error: torch.export could not trace M:") and err.count("\n") == 1, err
+    assert main(["simulate", str(src), "--out", str(tmp_path / "r"), "--verbose"]) == 2
+    err = capfd.readouterr().err
+    assert "Traceback" in err and "def forward" in err and err.rstrip().splitlines()[-1].startswith("hwsim: error:")

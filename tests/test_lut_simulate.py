@@ -44,7 +44,7 @@ def test_full_mode_logic_is_the_network(small_net):
     t = report.totals
     assert t["cycles"] == 3 == len(report.layers)
     assert t["luts"] == report.layers["luts"].sum() > 0
-    assert t["ffs"] == report.layers["ffs"].sum() > 0
+    assert t["ffs"] == report.layers["ffs"].sum() + 3  # + the valid pipeline
     assert t["fmax_mhz"] == pytest.approx(fmax_mhz(t["lut_depth"]))
     assert t["latency_s"] == pytest.approx(3 / (t["fmax_mhz"] * 1e6))
     assert t["energy_j"] > 0 and t["area_mm2"] > 0
@@ -75,7 +75,8 @@ def test_cost_counts_and_energy_follow_the_inputs(small_net):
     assert busy.luts == idle.luts and busy.depth == idle.depth
     assert busy.extra["gate_checked"] >= len(codes) and busy.extra["gate_mismatches"] == 0  # gates == covers
     assert idle.energy_breakdown_pj["logic"] < 0.2 * busy.energy_breakdown_pj["logic"]
-    assert busy.ffs <= sum(t.neurons for t in design.tables[:-1]) * 2 + 10 * 2
+    # input registers (2-bit codes) plus the valid pipeline, less what synthesis removed as unread
+    assert design.latency < busy.ffs <= sum(t.neurons for t in design.tables[:-1]) * 2 + 10 * 2 + design.latency
     with pytest.raises(ValueError, match=r"codes must be \(samples >= 1, 10\)"):
         lut_cost(design, codes[:, :5])
 
@@ -179,3 +180,54 @@ def test_gate_check_aligns_register_driven_outputs():
     assert (design.forward(codes) == want).all()
     cost = lut_cost(design, codes, use_cache=False)
     assert cost.extra["gate_checked"] >= 200 and cost.extra["gate_mismatches"] == 0, cost.extra
+
+
+def test_hand_design_depth_and_counts_per_layer():
+    """One 2-input function per neuron: one LUT level per layer (the input registers are not levels), the
+    counts charged to the layer's own module even when the design's name ends like a layer's."""
+    from dataclasses import replace
+
+    codes = np.array([[a & 1, a >> 1] for a in np.random.default_rng(2).integers(0, 4, 64)])
+    for name in ("hand", "xlayer1"):
+        cost = lut_cost(replace(_hand_design(), name=name), codes, use_cache=False)
+        assert [layer.depth for layer in cost.layers] == [1, 1], cost.layers
+        assert cost.depth == 1 and cost.fmax_mhz == pytest.approx(fmax_mhz(1))
+        assert cost.layers[0].luts == 2 and cost.layers[0].ffs == 2  # AND, XOR; two input bits registered
+        assert cost.layers[1].luts >= 1  # the AND (the copy is a wire from the register)
+        assert cost.ffs == sum(layer.ffs for layer in cost.layers) + 2  # + the valid pipeline
+
+
+def test_observed_mode_with_training_data_alone(small_net):
+    net, xtr, ytr, _, _ = small_net
+    report = simulate(net, lut="observed", train_data=(xtr, ytr))
+    assert report.totals["luts"] > 0 and report.accuracy is None
+
+
+def test_model_file_with_train_data_and_no_example_inputs(tmp_path, small_net):
+    net = small_net[0]
+    torch.save(net, tmp_path / "net.pt")
+    src = tmp_path / "small_lut.py"
+    src.write_text("import torch\n"
+                   f"model = torch.load({str(tmp_path / 'net.pt')!r}, weights_only=False)\n"
+                   "gen = torch.Generator().manual_seed(0)\n"
+                   "train_data = (torch.randn(200, 10, generator=gen), torch.zeros(200, dtype=torch.long))\n")
+    out = tmp_path / "rtl"
+    assert main(["lut", "export", str(src), "--mode", "observed", "-o", str(out)]) == 0
+    assert (out / "lut_small_lut.v").exists()
+    report = simulate(str(src), lut="observed")
+    assert report.model == "small_lut" and report.totals["luts"] > 0
+
+
+def test_bad_baseline_config_fails_before_any_synthesis(monkeypatch):
+    import hwsim.lut._network as network
+
+    def never(*args, **kwargs):
+        raise AssertionError("synthesized before the config was checked")
+
+    monkeypatch.setattr(network, "lut_cost", never)
+    with pytest.raises(ValueError, match="cannot be read"):
+        simulate("cancer_lut", lut="observed", baseline="mac", arch="no/such/config.yaml")
+    with pytest.raises(ValueError, match="mac_activity: a LUT network has no MACs"):
+        simulate("cancer_lut", lut="observed", mac_activity="random")
+    with pytest.raises(ValueError, match="data applies to observed mode only"):
+        lut_design("cancer_lut", "full", torch.zeros(2, 30))

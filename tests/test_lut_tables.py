@@ -118,7 +118,7 @@ def test_observed_logic_reproduces_training_outputs_and_generalizes():
     assert np.array_equal((out * step).astype(np.float32), train_logits.numpy())
     test_out = logic_forward(tables, logic, input_codes(model, split.x_test)[0])
     acc = (test_out.argmax(1) == split.y_test.numpy()).mean()
-    assert acc > 0.85  # measured 93.7 % against the network's 94.4 %
+    assert acc > 0.85  # measured 90.2 % against the network's 91.6 %
     for layer in logic:
         assert 0 < layer.luts < layer.lutcost  # real mapping, far below LogicNets' estimate here
         assert layer.cubes == sum(len(c) for c in layer.covers)

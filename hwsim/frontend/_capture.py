@@ -9,6 +9,9 @@ unmapped: an error listing every such op when ``strict``, else an `UnmappedOp` w
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 import math
 import operator
 from collections import Counter
@@ -246,6 +249,29 @@ def _gemm_view(codes: np.ndarray) -> np.ndarray:
     return codes.reshape(codes.shape[0], -1).T
 
 
+@contextlib.contextmanager
+def _quiet_torch_logs():
+    """torch.export logs its own warnings and prints the whole partial graph to stderr when it fails (20+ lines
+    before our one-line error): silence torch's loggers and Python-level stderr while it runs, unless hwsim's
+    logger is at DEBUG (``hwsim --verbose``)."""
+    if logging.getLogger("hwsim").isEnabledFor(logging.DEBUG):
+        yield
+        return
+    torch_logger = logging.getLogger("torch")
+    before = torch_logger.disabled, [(lg, lg.disabled) for name, lg in logging.root.manager.loggerDict.items()
+                                     if name.startswith("torch") and isinstance(lg, logging.Logger)]
+    torch_logger.disabled = True
+    for lg, _ in before[1]:
+        lg.disabled = True
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):
+            yield
+    finally:
+        torch_logger.disabled = before[0]
+        for lg, was in before[1]:
+            lg.disabled = was
+
+
 def capture(model, args, kwargs=None, *, strict: bool = True, name: str | None = None) -> Workload:
     """Trace ``model(*args, **kwargs)`` with torch.export and return its hardware `Workload`.
 
@@ -261,7 +287,8 @@ def capture(model, args, kwargs=None, *, strict: bool = True, name: str | None =
     was_training = model.training
     model.eval()
     try:
-        ep = torch.export.export(model, args, kwargs or {}, strict=False)
+        with _quiet_torch_logs():
+            ep = torch.export.export(model, args, kwargs or {}, strict=False)
     except Exception as e:  # torch raises many types; the user needs the first line and what to try
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ValueError(f"torch.export could not trace {type(model).__name__}: {first}") from e

@@ -42,6 +42,8 @@ def _user_call(fn, where: str, *args):
     """Call a user's function; its failure is reported in one line naming ``where``."""
     try:
         return fn(*args)
+    except SystemExit as e:  # the user's code must return, not end the process
+        raise ValueError(f"{where} called sys.exit({e.code!r})") from None
     except Exception as e:  # the user's code
         raise ValueError(f"{where} failed: {type(e).__name__}: {e}") from e
 

@@ -20,6 +20,8 @@ def load_module_file(spec: str):
     sys.modules[module_name] = module
     try:
         loader_spec.loader.exec_module(module)
+    except SystemExit as e:  # the file must define a model, not end the process
+        raise ValueError(f"model file {spec!r} called sys.exit({e.code!r}) while loading") from None
     except Exception as e:  # the user's file: report its error in one line
         raise ValueError(f"model file {spec!r} failed to run: {type(e).__name__}: {e}") from e
     return module
@@ -31,11 +33,14 @@ def _from_file(spec: str, module):
     missing = [n for n in ("model", "example_args") if not hasattr(module, n)]
     if missing:
         raise ValueError(f"model file {spec!r} must define {' and '.join(missing)}")
-    model = module.model() if callable(module.model) and not isinstance(module.model, torch.nn.Module) \
-        else module.model
-    args = module.example_args() if callable(module.example_args) else module.example_args
+    from ._data import _user_call
+
+    model = _user_call(module.model, f"model() in {spec}") \
+        if callable(module.model) and not isinstance(module.model, torch.nn.Module) else module.model
+    args = _user_call(module.example_args, f"example_args() in {spec}") if callable(module.example_args) \
+        else module.example_args
     kwargs = getattr(module, "example_kwargs", None)
-    kwargs = kwargs() if callable(kwargs) else kwargs
+    kwargs = _user_call(kwargs, f"example_kwargs() in {spec}") if callable(kwargs) else kwargs
     if not isinstance(model, torch.nn.Module):
         raise ValueError(f"model in {spec!r} must be a torch.nn.Module, not {type(model).__name__}")
     if not isinstance(args, tuple):

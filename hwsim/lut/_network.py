@@ -27,7 +27,7 @@ from ._tables import LUT_MODES, LayerTable, input_codes, truth_tables
 __all__ = ["LEVEL_DELAY_NS", "LutCost", "LutDesign", "LutLayerCost", "lut_cost", "lut_design"]
 
 LEVEL_DELAY_NS = 0.7  # per LUT level incl. routing (MapBuf delay characterization; module docstring)
-_COST_VERSION = 3
+_COST_VERSION = 4
 
 
 @dataclass(frozen=True, eq=False)
@@ -131,27 +131,22 @@ def _pack(codes: np.ndarray, bits: int) -> list[int]:
 
 def lut_design(model, mode: str = "full", data=None, *, name: str | None = None,
                use_cache: bool = True) -> LutDesign:
-    """The `LutDesign` of a LUT network: a registry name (its trained weights and, in ``observed`` mode, its
-    training split) or a `hwsim.models.jsc.JSCNet`-style module (``data``: the inputs observed mode specifies).
+    """The `LutDesign` of a LUT network: a registry name or model file (its trained weights and, in ``observed``
+    mode, its training split; `load_lut_model`) or a `hwsim.models.jsc.JSCNet`-style module (``data``: the
+    inputs observed mode specifies).
     Covers are cached per layer (`hwsim.lut.minimize_layer`)."""
     if mode not in LUT_MODES:
         raise ValueError(f"mode must be one of {', '.join(LUT_MODES)}, not {mode!r}")
-    if isinstance(model, str):
-        from hwsim.models import create_model, dataset, model_info, trained_model
+    if mode == "full" and data is not None:
+        raise ValueError("data: full mode specifies every input pattern; data applies to observed mode only")
+    if isinstance(model, str):  # a registry name or a model file, with its own training split
+        from ._simulate import _train_inputs, load_lut_model
 
-        info = model_info(model)  # ValueError naming the model when it is not registered
-        name = name or model
-        if info.data is not None:
-            module = trained_model(model)
-            if mode == "observed" and data is None:
-                data = dataset(model).x_train
-        else:
-            module = create_model(model)
-        model = module
+        model, own_name, mdata = load_lut_model(model)
+        name = name or own_name
         if mode == "observed" and data is None:
-            raise ValueError(f"observed mode needs the inputs it specifies, and {name} has no training data "
-                             "(use full mode)")
-    tables = truth_tables(model, mode, data if mode == "observed" else None)
+            data = _train_inputs(mdata, name)
+    tables = truth_tables(model, mode, data)
     covers = tuple(minimize_layer(t, use_cache=use_cache) for t in tables)
     return LutDesign(name=name or type(model).__name__, mode=mode, tables=tuple(tables), covers=covers,
                      in_signed=bool(model.input_quant.signed), in_features=int(model.layers[0].linear.in_features))
@@ -227,8 +222,11 @@ class LutCost:
 _FPGA_SCRIPT = """read_verilog design.v
 synth_xilinx -family xc7 -nodsp -noiopad -top {top}
 tee -q -o fpga.json stat -json
+delete t:FD* t:BUFG
 tee -q -o ltp.txt ltp -noff
 """
+# ltp -noff does not know Xilinx flip-flops (it would count each layer's input FDRE as a level): they are deleted
+# after the counts are taken, so a path runs from a register output through LUTs, MUXF7/8 and CARRY4 only
 _LTP = re.compile(r"Longest topological path in \\?(\S+) \(length=(\d+)\)")
 
 
@@ -241,20 +239,22 @@ def _fpga(verilog: str, design: LutDesign) -> tuple[list[LutLayerCost], dict]:
         run_yosys(_FPGA_SCRIPT.format(top=design.top), work)
         stat = json.loads((work / "fpga.json").read_text())
         depths = {m: int(n) for m, n in _LTP.findall((work / "ltp.txt").read_text())}
-    modules = stat["modules"]
+    modules = {k.lstrip("\\"): v for k, v in stat["modules"].items()}
+    depths = {k.lstrip("\\"): v for k, v in depths.items()}
     layers = []
     for n, t in enumerate(design.tables):
-        key = next((k for k in modules if k.lstrip("\\").endswith(f"layer{n}")), None)
+        name = f"{design.top}.layer{n}"  # Amaranth's name for the layer's module
         # a layer whose logic is all constant or unread is removed with its module: no cells
-        cells = {} if key is None else modules[key].get("num_cells_by_type", {})
-        depth = next((d for m, d in depths.items() if m.endswith(f"layer{n}")), 0)
+        cells = modules.get(name, {}).get("num_cells_by_type", {})
+        depth = depths.get(name, 0)
         layers.append(LutLayerCost(
             name=t.name, neurons=t.neurons, x_bits=t.x_bits, out_bits=t.out_bits,
             luts=sum(v for k, v in cells.items() if k.startswith("LUT")), lut6=cells.get("LUT6", 0),
             ffs=sum(v for k, v in cells.items() if k.startswith("FD")), carry4=cells.get("CARRY4", 0),
             muxf=sum(v for k, v in cells.items() if k.startswith("MUXF")), depth=depth,
             lutcost=t.lutcost))
-    return layers, stat["design"].get("num_cells_by_type", {})
+    top_cells = modules.get(design.top, {}).get("num_cells_by_type", {})
+    return layers, top_cells
 
 
 def _split_wide_inputs(netlist, limit: int = 62):
@@ -306,7 +306,7 @@ def lut_cost(design: LutDesign, codes: np.ndarray, *, use_cache: bool = True) ->
         except (TypeError, KeyError):
             pass
     verilog = design.verilog()
-    layers, _ = _fpga(verilog, design)
+    layers, top_cells = _fpga(verilog, design)
     netlist = _split_wide_inputs(synthesize_netlist(verilog, design.top))
     order, cycles, lanes = _stimulus(design, codes)
     stim = {"valid": np.ones((cycles, lanes), dtype=np.int64)}
@@ -329,7 +329,8 @@ def lut_cost(design: LutDesign, codes: np.ndarray, *, use_cache: bool = True) ->
     depth = max(layer.depth for layer in layers)
     result = LutCost(
         design=design.name, mode=design.mode, layers=tuple(layers),
-        luts=sum(x.luts for x in layers), lut6=sum(x.lut6 for x in layers), ffs=sum(x.ffs for x in layers),
+        luts=sum(x.luts for x in layers), lut6=sum(x.lut6 for x in layers),
+        ffs=sum(x.ffs for x in layers) + sum(v for k, v in top_cells.items() if k.startswith("FD")),  # + valid pipe
         carry4=sum(x.carry4 for x in layers), depth=depth, fmax_mhz=fmax_mhz(depth),
         latency_cycles=design.latency, gates=sum(n for t, n in netlist.cell_counts().items() if "DFF" not in t),
         area_um2=area, leakage_mw=leakage_mw(area), energy_pj_per_inference=sum(parts.values()),
@@ -379,6 +380,7 @@ def _unpack_inputs(design: LutDesign, words) -> np.ndarray:
 
 
 def fmax_mhz(depth: int) -> float:
-    """fmax estimate (MHz) of a pipeline stage ``depth`` LUT levels deep (module docstring)."""
+    """fmax estimate (MHz) of a pipeline stage ``depth`` LUT levels deep (module docstring); a stage with no
+    logic (depth 0: register to register) is taken as one level, the route between the registers."""
     return 1e3 / (max(int(depth), 1) * LEVEL_DELAY_NS)
 

@@ -4,11 +4,14 @@ inference, accuracy of the logic, and with ``baseline="mac"`` the same network o
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 
 from ..workload import GemmOp, LutLayerOp, VectorOp, Workload
 
-__all__ = ["lut_workload", "mac_workload", "simulate_lut"]
+__all__ = ["load_lut_model", "lut_workload", "mac_workload", "simulate_lut"]
 
 RANDOM_STIMULUS = 256  # samples of uniform random input codes when a network has no data
 
@@ -38,37 +41,69 @@ def mac_workload(model, name: str) -> Workload:
     return Workload(ops, arrays, {"model": name})
 
 
-def _resolve(model, mode: str, data, train_data):
-    """(module, name, ModelData or None, observed-mode training inputs or None)."""
+def load_lut_model(model, data=None, train_data=None):
+    """(module, name, `ModelData` or None) of a LUT network: a registry name (trained weights and split when it
+    has data), a ``.py`` file defining ``model`` (a module or a function returning one) and optionally
+    ``eval_data`` / ``train_data`` (no example inputs needed: a LUT network's input is its feature vector), or
+    a module. ``data`` / ``train_data`` given here replace the model's own, and either may come alone."""
     import torch
 
-    from ..frontend._data import data_for
-    from ..frontend._load import load_model
+    from ..frontend._data import ModelData, as_batches
 
-    if isinstance(model, str):
+    given = None
+    if data is not None or train_data is not None:
+        given = ModelData("the given data", test=None if data is None else as_batches(data, "data"),
+                          train=None if train_data is None else as_batches(train_data, "train_data"))
+    if isinstance(model, torch.nn.Module):
+        module, name, own = model, type(model).__name__, None
+    elif isinstance(model, str | os.PathLike) and str(model).endswith(".py"):
+        from ..frontend._load import load_module_file
+
+        spec = str(model)
+        file = load_module_file(spec)
+        if not hasattr(file, "model"):
+            raise ValueError(f"model file {spec!r} must define model")
+        module = file.model() if callable(file.model) and not isinstance(file.model, torch.nn.Module) \
+            else file.model
+        if not isinstance(module, torch.nn.Module):
+            raise ValueError(f"model in {spec!r} must be a torch.nn.Module, not {type(module).__name__}")
+        if hasattr(file, "evaluate") and not hasattr(file, "eval_data") and given is None:
+            raise ValueError(f"model file {spec!r}: an evaluate(model) hook cannot score LUT logic; define eval_data")
+        name = Path(spec).stem
+        own = ModelData(f"model file {spec}",
+                        test=as_batches(file.eval_data, f"eval_data in {spec}") if hasattr(file, "eval_data") else None,
+                        train=as_batches(file.train_data, f"train_data in {spec}")
+                        if hasattr(file, "train_data") else None)
+    elif isinstance(model, str):
+        from hwsim.models import dataset, has_data
+
+        from ..frontend._load import load_model
+
         module, _, _, name = load_model(model)
-        try:
-            mdata = data_for(model, data=data, train_data=train_data)
-        except ValueError:
-            if data is not None or train_data is not None:
-                raise
-            mdata = None
-    elif isinstance(model, torch.nn.Module):
-        module, name = model, type(model).__name__
-        mdata = data_for(model, data=data, train_data=train_data, module=model) if data is not None else None
+        own = None
+        if has_data(model):
+            split = dataset(model)
+            own = ModelData(f"the {model} dataset ({split.x_test.shape[0]} test samples)",
+                            test=[((split.x_test,), split.y_test)], train=[((split.x_train,), split.y_train)])
     else:
         raise TypeError(f"a LUT simulation takes a registry name, a model file or a LUT network module, not "
                         f"{type(model).__name__}")
     from ._tables import _blocks
 
     _blocks(module)  # ValueError naming the class when it is not a LUT network
-    train_x = None
-    if mode == "observed":
-        if mdata is None or not mdata.train:
-            raise ValueError(f"lut='observed' specifies the patterns {name} shows on its training inputs, and it "
-                             "has none (give train_data, or use lut='full')")
-        train_x = torch.cat([b[0][0] for b in mdata.train])
-    return module, name, mdata, train_x
+    mdata = given if given is not None else own
+    if mdata is not None and not mdata.test and not mdata.train:
+        mdata = None
+    return module, name, mdata
+
+
+def _train_inputs(mdata, name: str):
+    import torch
+
+    if mdata is None or not mdata.train:
+        raise ValueError(f"lut='observed' specifies the patterns {name} shows on its training inputs, and it has "
+                         "none (give train_data, or use lut='full')")
+    return torch.cat([b[0][0] for b in mdata.train])
 
 
 def _test_xy(mdata):
@@ -79,6 +114,21 @@ def _test_xy(mdata):
     x = torch.cat([b[0][0] for b in mdata.test])
     y = torch.cat([b[1] for b in mdata.test])
     return x, y
+
+
+def _mac_baseline_config(arch):
+    """The accelerator of the MAC baseline: ``arch`` (a config or a YAML path), else the default accelerator with
+    an 8-bit fixed-point MAC (the network's weights are real-valued)."""
+    import dataclasses
+
+    from .._simulate import _resolve_arch
+    from ..arch import MacConfig
+
+    if arch is not None:
+        return _resolve_arch(arch)
+    cfg = _resolve_arch(None)
+    return dataclasses.replace(cfg, array=dataclasses.replace(
+        cfg.array, mac=MacConfig(kind="fixed", params={"w_bits": 8, "x_bits": 8})))
 
 
 def simulate_lut(model, mode: str, *, evaluate: bool = False, baseline: str | None = None, arch=None, data=None,
@@ -98,7 +148,11 @@ def simulate_lut(model, mode: str, *, evaluate: bool = False, baseline: str | No
     if arch is not None and baseline != "mac":
         raise ValueError("arch: a LUT network runs as logic, not on the accelerator; the config applies only to "
                          "baseline='mac'")
-    module, name, mdata, train_x = _resolve(model, mode, data, train_data)
+    if mac_activity != "data" and baseline != "mac":
+        raise ValueError("mac_activity: a LUT network has no MACs; it applies only to baseline='mac'")
+    mac_cfg = _mac_baseline_config(arch) if baseline == "mac" else None  # a bad config fails before synthesis
+    module, name, mdata = load_lut_model(model, data, train_data)
+    train_x = _train_inputs(mdata, name) if mode == "observed" else None
     if evaluate and (mdata is None or not mdata.test):
         raise ValueError(f"evaluate needs held-out data, and {name} has none (give data=(x, y))")
     design = lut_design(module, mode, train_x, name=name, use_cache=use_cache)
@@ -118,8 +172,10 @@ def simulate_lut(model, mode: str, *, evaluate: bool = False, baseline: str | No
     notes.append(f"LUT network in {mode} mode: {cost.luts} LUTs ({cost.lut6} LUT6), {cost.ffs} flip-flops, "
                  f"{cost.carry4} CARRY4 from Yosys {cost.yosys} synth_xilinx (not Vivado); LogicNets' LUTCost "
                  f"estimate {cost.lutcost:,.0f}")
+    zero = " (0 taken as 1: register to register)" if cost.depth == 0 else ""
     notes.append(f"fmax {cost.fmax_mhz:.0f} MHz estimated from the deepest layer's {cost.depth} logic levels at "
-                 f"{cost.level_delay_ns} ns per level (no place and route); one sample per cycle, pipelined")
+                 f"{cost.level_delay_ns} ns per level{zero} "
+                 "(no place and route); one sample per cycle, pipelined")
     empty = [c.name for c in cost.layers if c.luts == 0]
     if empty:
         notes.append(f"{', '.join(empty)} synthesized to no LUTs: their outputs are constant or no later layer "
@@ -161,16 +217,9 @@ def simulate_lut(model, mode: str, *, evaluate: bool = False, baseline: str | No
                      + ("; unseen input patterns are don't-cares in observed mode)" if mode == "observed" else ")"))
     base = None
     if baseline == "mac":
-        import dataclasses
-
         from .._simulate import simulate
-        from ..arch import AcceleratorConfig, MacConfig
 
-        if arch is None:  # the default accelerator with an 8-bit fixed-point MAC: the weights are real-valued
-            cfg = AcceleratorConfig()
-            arch = dataclasses.replace(cfg, array=dataclasses.replace(
-                cfg.array, mac=MacConfig(kind="fixed", params={"w_bits": 8, "x_bits": 8})))
-        mac = simulate(mac_workload(module, name), arch, mac_activity=mac_activity)
+        mac = simulate(mac_workload(module, name), mac_cfg, mac_activity=mac_activity)
         mt = mac.totals
         base = {"kind": "mac", "cycles": mt["cycles"], "latency_s": mt["latency_s"], "energy_j": mt["energy_j"],
                 "area_mm2": mt["area_mm2"], "throughput_inf_per_s": mt["throughput_inf_per_s"],
