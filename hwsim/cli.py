@@ -41,8 +41,14 @@ def _cmd_formats_show(args: argparse.Namespace) -> None:
     from ._util import write_with
     from .formats import parse_format
     from .report import format_table, plot_levels
+    from .report._formats import _image_format
 
     formats = [parse_format(s) for s in _group_specs(args.spec)]
+    if args.plot:
+        _image_format(args.plot)  # every output checked before the first is written
+    for option, path in (("--csv", args.csv), ("--plot", args.plot)):
+        if path is not None and Path(path).is_dir():
+            raise ValueError(f"{option} {str(path)!r} is a directory")
     tables = [format_table(f) for f in formats]
     if not args.quiet:
         for fmt, table in zip(formats, tables, strict=True):
@@ -195,6 +201,8 @@ def _cmd_gemm(args: argparse.Namespace) -> None:
     from .sim import gemm_timing, random_block_mask, scalesim_cycles
 
     rows, cols = _parse_pair(args.array, "--array")
+    if not 0.0 < args.density <= 1.0:  # also NaN; 0 would simulate an engine that computes nothing
+        raise UsageError(f"--density must lie in (0, 1], not {args.density!r}")
     if args.scalesim_compat:
         if args.density != 1.0:
             raise UsageError("--scalesim-compat models dense GEMMs: leave --density at 1")
@@ -245,6 +253,7 @@ def _cmd_capture(args: argparse.Namespace) -> None:
 
     if args.output.suffix != ".npz":
         raise UsageError(f"-o must name a .npz file, not {str(args.output)!r}")
+    _check_specs(args)
     import torch
 
     from .frontend import prepare_model
@@ -271,10 +280,19 @@ def _cmd_capture(args: argparse.Namespace) -> None:
     print(f"wrote {args.output}")
 
 
+def _check_specs(args: argparse.Namespace) -> None:
+    """An empty --prune / --quant is a mistake (a shell variable that was not set), not "no pruning"."""
+    for option in ("prune", "quant"):
+        value = getattr(args, option, None)
+        if value is not None and not value.strip():
+            raise UsageError(f"--{option} is empty: give a spec (see --help) or leave the option out")
+
+
 def _cmd_simulate(args: argparse.Namespace) -> None:
     from ._simulate import simulate
     from ._util import check_writable_dir
 
+    _check_specs(args)
     # refuse before spending minutes on a report that cannot be written, but create nothing until it exists
     out = check_writable_dir(args.out, create=False)
     report = simulate(args.model, args.arch, prune=args.prune, quant=args.quant, baseline=args.baseline,

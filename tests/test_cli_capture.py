@@ -165,3 +165,37 @@ def test_torch_export_failure_is_one_line_and_verbose_shows_the_detail(tmp_path,
     assert main(["simulate", str(src), "--out", str(tmp_path / "r"), "--verbose"]) == 2
     err = capfd.readouterr().err
     assert "Traceback" in err and "def forward" in err and err.rstrip().splitlines()[-1].startswith("hwsim: error:")
+
+
+@pytest.mark.parametrize("argv,match", [
+    (["simulate", "digits_mlp", "--prune", "", "--out", "{out}"], "--prune is empty"),
+    (["simulate", "digits_mlp", "--quant", " ", "--out", "{out}"], "--quant is empty"),
+    (["capture", "digits_mlp", "--prune", "", "-o", "{out}/w.npz"], "--prune is empty"),
+    (["simulate", "digits_mlp", "--prune", "nm:0:4", "--out", "{out}"], "1 <= N <= M"),
+    (["gemm", "--m", "8", "--k", "8", "--n", "8", "--density", "0"], r"--density must lie in \(0, 1\]"),
+    (["gemm", "--m", "8", "--k", "8", "--n", "8", "--mac", "sp2", "--param", "w_bits=1"], "w_bits must be >= 2"),
+    (["formats", "show", "fixed:4:3", "-q", "--csv", "{out}/t.csv", "--plot", "{out}/t.txt"], "must end in .png"),
+])
+def test_nonsense_specs_and_options_are_refused_before_any_output(tmp_path, capsys, argv, match):
+    import re
+
+    from hwsim.cli import main
+
+    out = tmp_path / "out"
+    assert main([a.replace("{out}", str(out)) for a in argv]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and re.search(match, err), err
+    assert not out.exists()
+
+
+def test_written_files_get_the_umask_mode(tmp_path):
+    import os
+
+    from hwsim.cli import main
+
+    old = os.umask(0o022)
+    try:
+        assert main(["formats", "show", "fixed:4:3", "-q", "--csv", str(tmp_path / "t.csv")]) == 0
+    finally:
+        os.umask(old)
+    assert (tmp_path / "t.csv").stat().st_mode & 0o777 == 0o644

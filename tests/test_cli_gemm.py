@@ -53,7 +53,7 @@ def test_scalesim_compat(dataflow, capsys):
 @pytest.mark.parametrize(("argv", "message"), [
     (["--m", "0", "--k", "4", "--n", "4"], "m must be >= 1, not 0"),
     (["--m", "4", "--k", "4", "--n", "-2"], "n must be >= 1, not -2"),
-    (["--m", "4", "--k", "4", "--n", "4", "--density", "1.5"], "density must lie in [0, 1], not 1.5"),
+    (["--m", "4", "--k", "4", "--n", "4", "--density", "1.5"], "--density must lie in (0, 1], not 1.5"),
     (["--m", "4", "--k", "4", "--n", "4", "--array", "4x4", "--block", "3x3"], "block_n=3 cannot be mapped"),
     (["--m", "4", "--k", "4", "--n", "4", "--array", "big"], "--array must look like AxB"),
     (["--m", "4", "--k", "4", "--n", "4", "--dataflow", "ws"], "output-stationary"),

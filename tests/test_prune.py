@@ -179,7 +179,7 @@ def test_taylor_global_scope_exact():
 # ------------------------------------------------------------------------------------ nm, channel, unstructured
 
 
-@pytest.mark.parametrize(("n", "m"), [(2, 4), (1, 4), (3, 8), (0, 2), (4, 4)])
+@pytest.mark.parametrize(("n", "m"), [(2, 4), (1, 4), (3, 8), (1, 2), (4, 4)])
 def test_nm_exact_per_group_along_k(n, m):
     model = _cnn()
     before = _weights(model)

@@ -103,8 +103,11 @@ def prepare_model(model, *, prune=None, quant=None, act_bits=None, finetune=None
     from ._prune import prune as do_prune
     from ._spec import parse_prune, parse_quant
 
-    prune_spec = parse_prune(prune) if prune else None
-    quant_spec = parse_quant(quant) if quant else None
+    for what, spec in (("prune", prune), ("quant", quant)):
+        if isinstance(spec, str) and not spec.strip():
+            raise ValueError(f"{what} is empty: give a spec or None")
+    prune_spec = parse_prune(prune) if prune is not None else None
+    quant_spec = parse_quant(quant) if quant is not None else None
     if act_bits is not None and quant_spec is None:
         raise ValueError("act_bits applies to quantized layers; give quant")
     if finetune is not None and quant_spec is None:

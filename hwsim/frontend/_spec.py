@@ -35,8 +35,9 @@ class PruneSpec:
             raise ValueError(f"unknown prune method {self.method!r}; choose from {', '.join(PRUNE_METHODS)}")
         if self.method == "nm":
             n, m = self.n, self.m
-            if not all(isinstance(v, int) and not isinstance(v, bool) for v in (n, m)) or m < 1 or not 0 <= n <= m:
-                raise ValueError(f"N:M pruning needs integers 0 <= N <= M and M >= 1, not N={n!r}, M={m!r}")
+            if not all(isinstance(v, int) and not isinstance(v, bool) for v in (n, m)) or m < 1 or not 1 <= n <= m:
+                raise ValueError(f"N:M pruning needs integers 1 <= N <= M (N = 0 keeps no weight of any group), "
+                                 f"not N={n!r}, M={m!r}")
             object.__setattr__(self, "density", n / m)
         elif self.n is not None or self.m is not None:
             raise ValueError(f"{self.method} pruning takes no N or M")

@@ -15,6 +15,7 @@ import numpy as np
 
 from .._util import as_code_array, check_int
 from ..formats import SP2, Fixed, NumberFormat, Posit, Registry, round_scaled_int
+from ..formats._sp2 import _MAX_FIELD as SP2_MAX_FIELD
 from ._arith import dot_saturate, dot_wrap, int_dtype, saturate, wrap
 
 OVERFLOW_MODES = ("wrap", "saturate")
@@ -228,7 +229,8 @@ class SP2Mac(MacUnit):
 
     def _check_widths(self) -> None:
         check_int("x_bits", self.x_bits, 2, 32)
-        fmt = SP2(self.w_bits, m1=self.m1)  # validates w_bits and m1
+        check_int("w_bits", self.w_bits, 2, 2 * SP2_MAX_FIELD + 1)  # named as the user names it, not SP2's bits
+        fmt = SP2(self.w_bits, m1=self.m1)  # validates m1
         object.__setattr__(self, "m1", fmt.m1)
 
     @property
@@ -275,6 +277,7 @@ class MSQMac(MacUnit):
 
     def _check_widths(self) -> None:
         check_int("x_bits", self.x_bits, 2, 32)
+        check_int("w_bits", self.w_bits, 2, 2 * SP2_MAX_FIELD + 1)
         SP2(self.w_bits)
 
     @property
