@@ -199,3 +199,21 @@ def test_written_files_get_the_umask_mode(tmp_path):
     finally:
         os.umask(old)
     assert (tmp_path / "t.csv").stat().st_mode & 0o777 == 0o644
+
+
+def test_a_failed_write_names_the_users_file_not_a_temporary(tmp_path, capsys, monkeypatch):
+    import errno
+
+    import pandas as pd
+
+    from hwsim.cli import main
+
+    def full(self, path, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", full)
+    target = tmp_path / "t.csv"
+    assert main(["formats", "show", "fixed:4:3", "-q", "--csv", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"hwsim: error: {str(target)!r} No space left on device\n"
+    assert list(tmp_path.iterdir()) == []
