@@ -27,22 +27,32 @@ def load_module_file(spec: str):
     return module
 
 
-def _from_file(spec: str, module):
+def file_model(spec: str, module):
+    """The ``model`` a loaded model file defines (a module, or a function returning one), checked."""
     import torch
 
+    from ._data import _user_call
+
+    if not hasattr(module, "model"):
+        raise ValueError(f"model file {spec!r} must define model")
+    model = _user_call(module.model, f"model() in {spec}") \
+        if callable(module.model) and not isinstance(module.model, torch.nn.Module) else module.model
+    if not isinstance(model, torch.nn.Module):
+        raise ValueError(f"model in {spec!r} must be a torch.nn.Module, not {type(model).__name__}")
+    return model
+
+
+def _from_file(spec: str, module):
     missing = [n for n in ("model", "example_args") if not hasattr(module, n)]
     if missing:
         raise ValueError(f"model file {spec!r} must define {' and '.join(missing)}")
     from ._data import _user_call
 
-    model = _user_call(module.model, f"model() in {spec}") \
-        if callable(module.model) and not isinstance(module.model, torch.nn.Module) else module.model
+    model = file_model(spec, module)
     args = _user_call(module.example_args, f"example_args() in {spec}") if callable(module.example_args) \
         else module.example_args
     kwargs = getattr(module, "example_kwargs", None)
     kwargs = _user_call(kwargs, f"example_kwargs() in {spec}") if callable(kwargs) else kwargs
-    if not isinstance(model, torch.nn.Module):
-        raise ValueError(f"model in {spec!r} must be a torch.nn.Module, not {type(model).__name__}")
     if not isinstance(args, tuple):
         args = (args,)
     return model, args, kwargs, Path(spec).stem

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._tables import LayerTable
+from ._tables import LayerTable, to_signed
 
 __all__ = ["LOGIC_VERSION", "MAPPERS", "MAX_MAPPED_INPUTS", "LayerLogic", "cover_eval", "default_mapper",
            "logic_forward", "map_layer", "map_network", "mapper_version", "minimize_layer", "minimize_neuron"]
@@ -108,14 +108,16 @@ class LayerLogic:
         """What the minimized logic computes for (batch, in_features) input codes: (batch, neurons) output
         codes as signed integers when the layer's outputs are signed. Unspecified patterns get the value the
         minimizer chose for them (the NullaNet generalization)."""
-        addr = table.pack(codes)
-        out = np.zeros(addr.shape, dtype=np.int64)
-        for j, cover in enumerate(self.covers):
-            out[:, j] = cover_eval(cover, addr[:, j], table.x_bits, table.out_bits)
-        if table.out_signed:
-            half = 1 << (table.out_bits - 1)
-            out = np.where(out >= half, out - (1 << table.out_bits), out)
-        return out
+        return covers_outputs(table, self.covers, codes)
+
+
+def covers_outputs(table: LayerTable, covers, codes: np.ndarray) -> np.ndarray:
+    """What a layer's covers (one per neuron) compute for (batch, in_features) input codes (`LayerLogic.outputs`)."""
+    addr = table.pack(codes)
+    out = np.zeros(addr.shape, dtype=np.int64)
+    for j, cover in enumerate(covers):
+        out[:, j] = cover_eval(cover, addr[:, j], table.x_bits, table.out_bits)
+    return to_signed(out, table.out_bits) if table.out_signed else out
 
 
 def cover_eval(cover, addresses: np.ndarray, x_bits: int, y_bits: int) -> np.ndarray:
@@ -262,9 +264,10 @@ def map_network(tables: list[LayerTable], *, mapper: str | None = None, use_cach
     return [map_layer(t, mapper=mapper, use_cache=use_cache) for t in tables]
 
 
-def logic_forward(tables: list[LayerTable], logic: list[LayerLogic], first_codes: np.ndarray) -> np.ndarray:
-    """Input codes through the minimized logic of every layer: the output codes (signed integers)."""
+def logic_forward(tables: list[LayerTable], logic, first_codes: np.ndarray) -> np.ndarray:
+    """Input codes through the minimized logic of every layer (a `LayerLogic` or the layer's covers each): the
+    output codes (signed integers)."""
     codes = np.asarray(first_codes, dtype=np.int64)
     for t, lg in zip(tables, logic, strict=True):
-        codes = lg.outputs(t, codes)
+        codes = covers_outputs(t, lg.covers if isinstance(lg, LayerLogic) else lg, codes)
     return codes

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ._logic import LOGIC_VERSION, logic_forward, minimize_layer
-from ._tables import LUT_MODES, LayerTable, input_codes, truth_tables
+from ._tables import LUT_MODES, LayerTable, input_codes, truth_tables, unpack_fields
 
 __all__ = ["LEVEL_DELAY_NS", "LutCost", "LutDesign", "LutLayerCost", "lut_cost", "lut_design"]
 
@@ -94,28 +94,11 @@ class LutDesign:
 
     def unpack(self, words) -> np.ndarray:
         """``y`` port values -> (batch, out_features) output codes (signed when the outputs are)."""
-        field_mask = (1 << self.out_bits) - 1
-        out = np.array([[(int(w) >> (j * self.out_bits)) & field_mask for j in range(self.out_features)]
-                        for w in words], dtype=np.int64).reshape(-1, self.out_features)
-        if self.tables[-1].out_signed:
-            half = 1 << (self.out_bits - 1)
-            out = np.where(out >= half, out - (1 << self.out_bits), out)
-        return out
+        return unpack_fields(words, self.out_features, self.out_bits, self.tables[-1].out_signed)
 
     def forward(self, codes: np.ndarray) -> np.ndarray:
         """What the RTL computes for (batch, in_features) input codes: the output codes."""
-        return logic_forward(list(self.tables), [_Covers(c) for c in self.covers], codes)
-
-
-@dataclass(frozen=True)
-class _Covers:  # the part of `LayerLogic` that `logic_forward` reads
-    covers: tuple
-
-    def outputs(self, table, codes):
-        from ._logic import LayerLogic
-
-        return LayerLogic(table.name, table.mode, table.neurons, table.x_bits, table.out_bits, 0, 0, 0, 0.0,
-                          covers=self.covers).outputs(table, codes)
+        return logic_forward(self.tables, self.covers, codes)
 
 
 def _pack(codes: np.ndarray, bits: int) -> list[int]:
@@ -238,9 +221,8 @@ def _fpga(verilog: str, design: LutDesign) -> tuple[list[LutLayerCost], dict]:
         (work / "design.v").write_text(verilog)
         run_yosys(_FPGA_SCRIPT.format(top=design.top), work)
         stat = json.loads((work / "fpga.json").read_text())
-        depths = {m: int(n) for m, n in _LTP.findall((work / "ltp.txt").read_text())}
+        depths = {m.lstrip("\\"): int(n) for m, n in _LTP.findall((work / "ltp.txt").read_text())}
     modules = {k.lstrip("\\"): v for k, v in stat["modules"].items()}
-    depths = {k.lstrip("\\"): v for k, v in depths.items()}
     layers = []
     for n, t in enumerate(design.tables):
         name = f"{design.top}.layer{n}"  # Amaranth's name for the layer's module
@@ -257,7 +239,10 @@ def _fpga(verilog: str, design: LutDesign) -> tuple[list[LutLayerCost], dict]:
     return layers, top_cells
 
 
-def _split_wide_inputs(netlist, limit: int = 62):
+_PORT_CHUNK = 62  # bits of one driven port: the gate simulator takes port values up to 63 bits
+
+
+def _split_wide_inputs(netlist, limit: int = _PORT_CHUNK):
     """The netlist with every input port wider than ``limit`` bits split into ``<port>@<i>`` chunks, so the
     gate simulator (63-bit port values) can drive it."""
     ports = {}
@@ -314,8 +299,8 @@ def lut_cost(design: LutDesign, codes: np.ndarray, *, use_cache: bool = True) ->
     chunks = sorted((p for p in netlist.ports if p.startswith("x@")), key=lambda p: int(p.split("@")[1]))
     if chunks:
         for c in chunks:
-            lo = int(c.split("@")[1]) * 62
-            part = (1 << min(62, width - lo)) - 1
+            lo = int(c.split("@")[1]) * _PORT_CHUNK
+            part = (1 << min(_PORT_CHUNK, width - lo)) - 1
             stim[c] = np.array([[(w >> lo) & part for w in row] for row in order], dtype=np.int64)
     else:
         stim["x"] = np.array(order, dtype=np.int64)
@@ -357,7 +342,7 @@ def _check_gates(design: LutDesign, netlist, sim, order) -> dict:
     comb = [int(v) for row in y[lat:] for v in row]
     regd = [int(v) for row in y[lat - 1:-1] for v in row]
     got = [(c & ~reg_bits) | (r & reg_bits) for c, r in zip(comb, regd, strict=True)]
-    in_codes = _unpack_inputs(design, words)
+    in_codes = unpack_fields(words, design.in_features, design.in_bits, design.in_signed)
     want = design.forward(in_codes)
     got_codes = design.unpack(got)
     bad = np.nonzero((want != got_codes).any(axis=1))[0]
@@ -367,16 +352,6 @@ def _check_gates(design: LutDesign, netlist, sim, order) -> dict:
                            f"{len(words)} streamed samples; first, entry {i}: inputs {in_codes[i].tolist()}, "
                            f"expected {want[i].tolist()}, got {got_codes[i].tolist()}")
     return {"gate_checked": len(words), "gate_mismatches": 0}
-
-
-def _unpack_inputs(design: LutDesign, words) -> np.ndarray:
-    b = design.in_bits
-    m = (1 << b) - 1
-    out = np.array([[(int(w) >> (i * b)) & m for i in range(design.in_features)] for w in words], dtype=np.int64)
-    out = out.reshape(-1, design.in_features)
-    if design.in_signed:
-        out = np.where(out >= 1 << (b - 1), out - (1 << b), out)
-    return out
 
 
 def fmax_mhz(depth: int) -> float:

@@ -57,16 +57,11 @@ def load_lut_model(model, data=None, train_data=None):
     if isinstance(model, torch.nn.Module):
         module, name, own = model, type(model).__name__, None
     elif isinstance(model, str | os.PathLike) and str(model).endswith(".py"):
-        from ..frontend._load import load_module_file
+        from ..frontend._load import file_model, load_module_file
 
         spec = str(model)
         file = load_module_file(spec)
-        if not hasattr(file, "model"):
-            raise ValueError(f"model file {spec!r} must define model")
-        module = file.model() if callable(file.model) and not isinstance(file.model, torch.nn.Module) \
-            else file.model
-        if not isinstance(module, torch.nn.Module):
-            raise ValueError(f"model in {spec!r} must be a torch.nn.Module, not {type(module).__name__}")
+        module = file_model(spec, file)
         if hasattr(file, "evaluate") and not hasattr(file, "eval_data") and given is None:
             raise ValueError(f"model file {spec!r}: an evaluate(model) hook cannot score LUT logic; define eval_data")
         name = Path(spec).stem
@@ -75,16 +70,13 @@ def load_lut_model(model, data=None, train_data=None):
                         train=as_batches(file.train_data, f"train_data in {spec}")
                         if hasattr(file, "train_data") else None)
     elif isinstance(model, str):
-        from hwsim.models import dataset, has_data
+        from hwsim.models import has_data
 
+        from ..frontend._data import data_for
         from ..frontend._load import load_model
 
         module, _, _, name = load_model(model)
-        own = None
-        if has_data(model):
-            split = dataset(model)
-            own = ModelData(f"the {model} dataset ({split.x_test.shape[0]} test samples)",
-                            test=[((split.x_test,), split.y_test)], train=[((split.x_train,), split.y_train)])
+        own = data_for(model) if has_data(model) else None
     else:
         raise TypeError(f"a LUT simulation takes a registry name, a model file or a LUT network module, not "
                         f"{type(model).__name__}")

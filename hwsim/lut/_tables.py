@@ -28,6 +28,20 @@ MAX_OBSERVED_INPUTS = 62  # addresses are packed into int64
 _CHUNK = 4096  # patterns evaluated at once in full mode (memory: chunk x neurons x fan_in float64)
 
 
+def to_signed(patterns: np.ndarray, bits: int) -> np.ndarray:
+    """``bits``-wide two's-complement bit patterns (non-negative ints) -> signed integers."""
+    patterns = np.asarray(patterns, dtype=np.int64)
+    return np.where(patterns >= 1 << (bits - 1), patterns - (1 << bits), patterns)
+
+
+def unpack_fields(words, count: int, bits: int, signed: bool) -> np.ndarray:
+    """Port values (ints, field i in bits [i*bits, (i+1)*bits)) -> (len(words), count) codes."""
+    mask = (1 << bits) - 1
+    out = np.array([[(int(w) >> (i * bits)) & mask for i in range(count)] for w in words],
+                   dtype=np.int64).reshape(-1, count)
+    return to_signed(out, bits) if signed else out
+
+
 def lutcost(x_bits: int, y_bits: int) -> float:
     """LogicNets' LUT-cost estimate of one X-input, Y-output neuron in LUT6s: (Y / 3) * (2**(X - 4) - (-1)**X)
     (Umuroglu et al., FPL 2020, the LUTCost model of Section IV)."""
@@ -86,10 +100,7 @@ class LayerTable:
             hit = a.size > 0
             known[:, j] = hit & (a[pos] == addr[:, j]) if hit else False
             out[:, j] = np.where(known[:, j], o[pos] if hit else 0, 0)
-        if self.out_signed:
-            half = 1 << (self.out_bits - 1)
-            out = np.where(out >= half, out - (1 << self.out_bits), out)
-        return out, known
+        return to_signed(out, self.out_bits) if self.out_signed else out, known
 
 
 def _blocks(model):
