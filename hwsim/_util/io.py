@@ -53,6 +53,16 @@ def write_with(path: str | os.PathLike, writer: Callable[[Path], object]) -> Pat
     return Path(path)
 
 
+def _existing_ancestor(path: Path) -> tuple[Path, list[Path]]:
+    """The nearest part of ``path`` (itself included) that exists, and the missing folders below it, innermost
+    first."""
+    missing = []
+    while not path.exists() and path.parent != path:
+        missing.append(path)
+        path = path.parent
+    return path, missing
+
+
 def check_writable_dir(path: str | os.PathLike, what: str = "--out", *, create: bool = True) -> Path:
     """Check that ``path`` is (or can become) a folder we can write into, raising ValueError naming it.
 
@@ -63,11 +73,7 @@ def check_writable_dir(path: str | os.PathLike, what: str = "--out", *, create: 
     if p.exists() and not p.is_dir():
         raise ValueError(f"{what} {str(p)!r} is not a directory")
     if not create:
-        probe = p
-        while not probe.exists():
-            if probe.parent == probe:
-                break
-            probe = probe.parent
+        probe, _ = _existing_ancestor(p)
         if not probe.is_dir():
             raise ValueError(f"{what} {str(p)!r} cannot be created: {str(probe)!r} is not a directory")
         if not os.access(probe, os.W_OK | os.X_OK):
@@ -90,11 +96,7 @@ def output_dir(path: str | os.PathLike, what: str = "--out") -> Iterator[Path]:
     """Create the folder ``path`` for writing into; if the block fails (or is interrupted) and the folder did
     not exist before, it is removed again when still empty, so nothing is left behind."""
     p = Path(path)
-    missing = []
-    probe = p
-    while not probe.exists() and probe.parent != probe:
-        missing.append(probe)
-        probe = probe.parent
+    _, missing = _existing_ancestor(p)
     out = check_writable_dir(p, what)
     try:
         yield out
