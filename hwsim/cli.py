@@ -157,7 +157,7 @@ def _cmd_lut_export(args: argparse.Namespace) -> None:
 
     from ._util import check_writable_dir, output_dir, write_text
     from .lut import lut_design
-    from .lut._simulate import _train_inputs, load_lut_model
+    from .lut._network import _train_inputs, load_lut_model
     from .rtl import describe_ports, to_verilog
 
     module, name, mdata = load_lut_model(args.model)  # an unknown model fails before any folder is made

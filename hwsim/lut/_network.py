@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import tempfile
 from dataclasses import asdict, dataclass, field, replace
@@ -24,7 +25,7 @@ import numpy as np
 from ._logic import LOGIC_VERSION, logic_forward, minimize_layer
 from ._tables import LUT_MODES, LayerTable, input_codes, truth_tables, unpack_fields
 
-__all__ = ["LEVEL_DELAY_NS", "LutCost", "LutDesign", "LutLayerCost", "lut_cost", "lut_design"]
+__all__ = ["LEVEL_DELAY_NS", "LutCost", "LutDesign", "LutLayerCost", "load_lut_model", "lut_cost", "lut_design"]
 
 LEVEL_DELAY_NS = 0.7  # per LUT level incl. routing (MapBuf delay characterization; module docstring)
 _COST_VERSION = 4
@@ -112,6 +113,63 @@ def _pack(codes: np.ndarray, bits: int) -> list[int]:
     return out
 
 
+def load_lut_model(model, data=None, train_data=None):
+    """(module, name, `ModelData` or None) of a LUT network: a registry name (trained weights and split when it
+    has data), a ``.py`` file defining ``model`` (a module or a function returning one) and optionally
+    ``eval_data`` / ``train_data`` (no example inputs needed: a LUT network's input is its feature vector), or
+    a module. ``data`` / ``train_data`` given here replace the model's own, and either may come alone."""
+    import torch
+
+    from ..frontend._data import ModelData, as_batches
+
+    given = None
+    if data is not None or train_data is not None:
+        given = ModelData("the given data", test=None if data is None else as_batches(data, "data"),
+                          train=None if train_data is None else as_batches(train_data, "train_data"))
+    if isinstance(model, torch.nn.Module):
+        module, name, own = model, type(model).__name__, None
+    elif isinstance(model, str | os.PathLike) and str(model).endswith(".py"):
+        from ..frontend._load import file_model, load_module_file
+
+        spec = str(model)
+        file = load_module_file(spec)
+        module = file_model(spec, file)
+        if hasattr(file, "evaluate") and not hasattr(file, "eval_data") and given is None:
+            raise ValueError(f"model file {spec!r}: an evaluate(model) hook cannot score LUT logic; define eval_data")
+        name = Path(spec).stem
+        own = ModelData(f"model file {spec}",
+                        test=as_batches(file.eval_data, f"eval_data in {spec}") if hasattr(file, "eval_data") else None,
+                        train=as_batches(file.train_data, f"train_data in {spec}")
+                        if hasattr(file, "train_data") else None)
+    elif isinstance(model, str):
+        from hwsim.models import has_data
+
+        from ..frontend._data import data_for
+        from ..frontend._load import load_model
+
+        module, _, _, name = load_model(model)
+        own = data_for(model) if has_data(model) else None
+    else:
+        raise TypeError(f"a LUT simulation takes a registry name, a model file or a LUT network module, not "
+                        f"{type(model).__name__}")
+    from ._tables import _blocks
+
+    _blocks(module)  # ValueError naming the class when it is not a LUT network
+    mdata = given if given is not None else own
+    if mdata is not None and not mdata.test and not mdata.train:
+        mdata = None
+    return module, name, mdata
+
+
+def _train_inputs(mdata, name: str):
+    import torch
+
+    if mdata is None or not mdata.train:
+        raise ValueError(f"lut='observed' specifies the patterns {name} shows on its training inputs, and it has "
+                         "none (give train_data, or use lut='full')")
+    return torch.cat([b[0][0] for b in mdata.train])
+
+
 def lut_design(model, mode: str = "full", data=None, *, name: str | None = None,
                use_cache: bool = True) -> LutDesign:
     """The `LutDesign` of a LUT network: a registry name or model file (its trained weights and, in ``observed``
@@ -123,8 +181,6 @@ def lut_design(model, mode: str = "full", data=None, *, name: str | None = None,
     if mode == "full" and data is not None:
         raise ValueError("data: full mode specifies every input pattern; data applies to observed mode only")
     if isinstance(model, str):  # a registry name or a model file, with its own training split
-        from ._simulate import _train_inputs, load_lut_model
-
         model, own_name, mdata = load_lut_model(model)
         name = name or own_name
         if mode == "observed" and data is None:
