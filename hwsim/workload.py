@@ -16,10 +16,13 @@ from types import MappingProxyType
 
 import numpy as np
 
+from ._util.packing import unpack_bits
 from .formats import Fixed, NumberFormat, QuantSpec, format_spec, parse_format, parse_quant
 
 # 2: GEMMs carry a validated `LayerFormat` record (version 1 held a free scheme string)
-FORMAT_VERSION = 2
+# 3: quantized weights stored as codes and row scales (their float values derived), arrays bit-packed in the file
+FORMAT_VERSION = 3
+READABLE_VERSIONS = (2, 3)
 OP_KINDS = ("gemm", "vector", "unmapped", "lut")
 GEMM_ROLES = ("linear", "conv", "attn_qk", "attn_av", "matmul")
 
@@ -128,6 +131,9 @@ class GemmOp:
     the one achieved. ``quant`` is the layer's `LayerFormat` when quantized; ``codes`` then names its (k, n)
     integer weight codes and, for mixed schemes, ``row_modes`` its per-output-column mode (1: ``w_format``,
     0: ``alt_format``); ``act_codes`` a sample of its input activation codes (``act_format``) from calibration.
+    ``scale`` names the per-output-column float64 scales ((n,), or (count, n)) of the codes: with it, a
+    workload that lacks the ``weight`` array derives it, exactly ``float32(decode(codes) * scale)`` (what
+    `hwsim.frontend.quantize` leaves on the model), so quantized weights are held once, as codes.
     """
 
     name: str
@@ -146,6 +152,7 @@ class GemmOp:
     quant: LayerFormat | None = None
     codes: str | None = None
     row_modes: str | None = None
+    scale: str | None = None
     act_codes: str | None = None
     # real sizes of the operands' tensors (None: m*k*count and, for weights, the weight): a convolution's input
     # is the feature map, not its im2col expansion, and attention's second operand is an activation
@@ -171,6 +178,8 @@ class GemmOp:
             raise TypeError(f"op {self.name!r}: quant must be a LayerFormat, not {self.quant!r}")
         if (self.codes is not None or self.row_modes is not None) and self.quant is None:
             raise ValueError(f"op {self.name!r} has weight codes but no quant record saying their format")
+        if self.scale is not None and (self.codes is None or self.weight is None):
+            raise ValueError(f"op {self.name!r} has code scales but no weight codes (or no weight) to scale")
         if self.act_codes is not None and (self.quant is None or self.quant.act_format is None):
             raise ValueError(f"op {self.name!r} has activation codes but no activation format")
         if self.row_modes is not None and self.quant.alt_format is None:
@@ -267,14 +276,14 @@ class LutLayerOp:
         return self.fan_in * self.in_bits
 
 
-def _check_gemm_arrays(op: GemmOp, arrays: Mapping[str, np.ndarray]) -> None:
+def _check_gemm_arrays(op: GemmOp, arrays: Mapping[str, np.ndarray], derived: Mapping[str, GemmOp]) -> None:
     """The arrays a GEMM refers to have the shapes, dtypes and values its fields say (a damaged or hand-edited
     file must not give a plausible wrong number)."""
     def bad(what: str, why: str) -> ValueError:
         return ValueError(f"op {op.name!r}: {what} array {getattr(op, what)!r} {why}")
 
     grouped = {(op.k, op.n), (op.count, op.k, op.n)}
-    if op.weight is not None:
+    if op.weight is not None and op.weight not in derived:
         w = arrays[op.weight]
         if w.shape not in grouped:
             raise bad("weight", f"has shape {w.shape}, expected ({op.k}, {op.n}) or ({op.count}, {op.k}, {op.n})")
@@ -284,6 +293,8 @@ def _check_gemm_arrays(op: GemmOp, arrays: Mapping[str, np.ndarray]) -> None:
         c = arrays[op.codes]
         if c.shape not in grouped or c.dtype.kind not in "iu":
             raise bad("codes", f"must be integers of shape ({op.k}, {op.n}), not {c.dtype} {c.shape}")
+        if c.size and (int(c.min()) < 0 or int(c.max()) >> op.quant.w_bits):
+            raise bad("codes", f"holds values outside the {op.quant.w_bits}-bit codes of {op.quant.scheme}")
     if op.mask is not None:
         if op.block is None:
             raise ValueError(f"op {op.name!r} has a block mask but no block size")
@@ -297,6 +308,15 @@ def _check_gemm_arrays(op: GemmOp, arrays: Mapping[str, np.ndarray]) -> None:
         r = arrays[op.row_modes]
         if r.shape not in {(op.n,), (op.count, op.n)} or r.dtype.kind not in "iub" or not np.isin(r, (0, 1)).all():
             raise bad("row_modes", f"must be 0/1 per output column, shape ({op.n},), not {r.dtype} {r.shape}")
+    if op.scale is not None:
+        s = arrays[op.scale]
+        if s.shape not in {(op.n,), (op.count, op.n)} or s.dtype != np.float64:
+            raise bad("scale", f"must be float64 per output column, shape ({op.n},), not {s.dtype} {s.shape}")
+        if not (np.isfinite(s) & (s > 0)).all():
+            raise bad("scale", "must hold finite scales > 0")
+        c = arrays[op.codes]
+        if c.ndim != s.ndim + 1 or (c.ndim == 3 and c.shape[0] != s.shape[0]):
+            raise bad("scale", f"of shape {s.shape} does not match codes of shape {c.shape}")
     if op.act_codes is not None:
         a = arrays[op.act_codes]
         if a.ndim < 1 or a.size == 0 or a.dtype.kind not in "iu":
@@ -305,6 +325,76 @@ def _check_gemm_arrays(op: GemmOp, arrays: Mapping[str, np.ndarray]) -> None:
 
 Op = GemmOp | VectorOp | UnmappedOp | LutLayerOp
 _OP_CLASSES = {"gemm": GemmOp, "vector": VectorOp, "unmapped": UnmappedOp, "lut": LutLayerOp}
+
+
+def dequantized_weight(op: GemmOp, arrays: Mapping[str, np.ndarray]) -> np.ndarray:
+    """``float32(decode(codes) * scale)`` of a quantized GEMM, in the codes' (K, N) or (count, K, N) layout: bit
+    for bit the weight `hwsim.frontend.quantize` left on the model."""
+    codes, scale = arrays[op.codes], arrays[op.scale]
+    formats = op.quant.weight_formats
+    modes = None if op.row_modes is None else np.broadcast_to(arrays[op.row_modes], scale.shape)
+    values = np.empty(codes.shape, np.float64)
+    for mode, fmt in formats.items():
+        sel = np.ones(scale.shape, bool) if modes is None else modes == mode
+        if codes.ndim == 2:
+            values[:, sel] = fmt.decode(codes[:, sel])
+        else:
+            for g in range(codes.shape[0]):
+                values[g][:, sel[g]] = fmt.decode(codes[g][:, sel[g]])
+    values *= scale[..., None, :]
+    return values.astype(np.float32)
+
+
+def _frozen(arr) -> np.ndarray:
+    """``arr`` as a read-only array: one the caller already made read-only is kept as it is, anything else is
+    copied (so a later change to the caller's array cannot reach the workload)."""
+    a = np.asarray(arr)
+    if a.flags.writeable:
+        a = a.copy()
+    a.setflags(write=False)
+    return a
+
+
+class WorkloadArrays(Mapping):
+    """A workload's arrays by name: the stored ones, plus the float weights of quantized GEMMs, derived from their
+    codes on each access (`dequantized_weight`; not kept, so the workload holds codes, not float copies)."""
+
+    __slots__ = ("_derived", "_stored")
+
+    def __init__(self, stored: Mapping[str, np.ndarray], derived: Mapping[str, GemmOp]) -> None:
+        self._stored = MappingProxyType(dict(stored))
+        self._derived = MappingProxyType(dict(derived))
+
+    @property
+    def stored(self) -> Mapping[str, np.ndarray]:
+        """The arrays the workload holds (what `Workload.save` writes)."""
+        return self._stored
+
+    def is_derived(self, key: str) -> bool:
+        return key in self._derived
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        if key in self._stored:
+            return self._stored[key]
+        op = self._derived[key]  # KeyError for unknown names, as a dict
+        w = dequantized_weight(op, self._stored)
+        w.setflags(write=False)
+        return w
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._stored or key in self._derived
+
+    def __iter__(self):
+        yield from self._stored
+        yield from self._derived
+
+    def __len__(self) -> int:
+        return len(self._stored) + len(self._derived)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes the stored arrays take in memory."""
+        return sum(a.nbytes for a in self._stored.values())
 
 
 class Workload:
@@ -317,28 +407,31 @@ class Workload:
         if isinstance(ops, str | bytes) or not hasattr(ops, "__iter__"):
             raise TypeError(f"ops must be an iterable of workload ops, not {type(ops).__name__}")
         self._ops = tuple(ops)
-        frozen = {}
-        for key, arr in (arrays or {}).items():
-            a = np.array(arr, copy=True)
-            a.setflags(write=False)
-            frozen[key] = a
-        self._arrays = MappingProxyType(frozen)
+        if isinstance(arrays, WorkloadArrays):  # another workload's: already checked and frozen
+            stored = dict(arrays.stored)
+        else:
+            stored = {key: _frozen(arr) for key, arr in (arrays or {}).items()}
         self._meta = MappingProxyType(dict(meta or {}))
+        derived: dict[str, GemmOp] = {}
         for op in self._ops:
             if not isinstance(op, GemmOp | VectorOp | UnmappedOp | LutLayerOp):
                 raise TypeError(f"workload ops must be GemmOp, VectorOp, UnmappedOp or LutLayerOp, not {op!r}")
             if isinstance(op, GemmOp):
-                for ref in (op.weight, op.mask, op.codes, op.row_modes, op.act_codes):
-                    if ref is not None and ref not in self._arrays:
+                if op.weight is not None and op.weight not in stored and op.scale is not None:
+                    derived[op.weight] = op
+                for ref in (op.weight, op.mask, op.codes, op.row_modes, op.scale, op.act_codes):
+                    if ref is not None and ref not in stored and ref not in derived:
                         raise ValueError(f"op {op.name!r} refers to array {ref!r}, which the workload lacks")
-                _check_gemm_arrays(op, self._arrays)
+                _check_gemm_arrays(op, stored, derived)
+        self._arrays = WorkloadArrays(stored, derived)
 
     @property
     def ops(self) -> tuple[Op, ...]:
         return self._ops
 
     @property
-    def arrays(self) -> Mapping[str, np.ndarray]:
+    def arrays(self) -> WorkloadArrays:
+        """Every array by name (read-only); see `WorkloadArrays` for the quantized weights derived from codes."""
         return self._arrays
 
     @property
@@ -391,35 +484,52 @@ class Workload:
             table[col] = table[col].astype("Int64")  # integers with gaps for the non-GEMM rows
         return table
 
-    # --- persistence: one .npz holding every array and the JSON record ---------------------------------
+    # --- persistence: one .npz holding every stored array and the JSON record ---------------------------
 
     def to_json(self) -> str:
-        ops = []
-        for op in self._ops:
-            d = asdict(op)
-            ops.append(d)
-        return json.dumps({"format_version": FORMAT_VERSION, "ops": ops, "meta": dict(self._meta)})
+        return json.dumps(self._record())
+
+    def _record(self) -> dict:
+        return {"format_version": FORMAT_VERSION, "ops": [asdict(op) for op in self._ops], "meta": dict(self._meta)}
 
     def save(self, path: str | os.PathLike) -> Path:
-        """Write the workload to ``path`` (.npz), whole or not at all."""
+        """Write the workload to ``path`` (.npz), whole or not at all.
+
+        Each stored array is one ``a/<name>.npy`` member of the zip (deflated at level 1: the codes are already
+        dense); boolean and small unsigned arrays (masks, row modes, codes of up to 7 bits) are bit-packed first,
+        with their shape, dtype and bits in the manifest's ``arrays`` record. Derived weights are not written.
+        """
+        import io
+        import zipfile
+
         from ._util import write_with
+        from ._util.packing import pack_bits, packable_bits
 
         path = Path(path)
         if path.suffix != ".npz":
             raise ValueError(f"workload file {str(path)!r} must end in .npz")
-        payload = {f"a/{k}": v for k, v in self._arrays.items()}
-        payload["workload.json"] = np.frombuffer(self.to_json().encode(), dtype=np.uint8)
+        record = self._record()
+        layout = record["arrays"] = {}
 
         def write(tmp: Path) -> None:
-            with open(tmp, "wb") as f:
-                np.savez_compressed(f, **payload)
+            with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
+                for key, a in self._arrays.stored.items():
+                    bits = packable_bits(a)
+                    layout[key] = {"shape": list(a.shape), "dtype": a.dtype.str, "bits": bits}
+                    data = a if bits is None else pack_bits(a, bits)
+                    buf = io.BytesIO()
+                    np.lib.format.write_array(buf, np.ascontiguousarray(data), allow_pickle=False)
+                    z.writestr(f"a/{key}.npy", buf.getbuffer())
+                manifest = io.BytesIO()
+                np.lib.format.write_array(manifest, np.frombuffer(json.dumps(record).encode(), np.uint8))
+                z.writestr("workload.json.npy", manifest.getbuffer())
 
         return write_with(path, write)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Workload:
-        """Read a workload written by `save`, validating it whole (version, schema, array shapes, finite values);
-        errors name the file, the op and what is wrong."""
+        """Read a workload written by `save` (format 2 or 3), validating it whole (version, schema, array shapes,
+        finite values); errors name the file, the op and what is wrong."""
         import zipfile
         import zlib
 
@@ -433,19 +543,23 @@ class Workload:
         if head[:2] != b"PK":  # every .npz is a zip archive
             raise ValueError(f"{where} is not a hwsim workload file (not an .npz archive"
                              + (": it is empty)" if not head else ")"))
-        try:  # our own handle: np.load leaks its file when the zip is damaged
-            with open(path, "rb") as f, np.load(f, allow_pickle=False) as data:
-                if not hasattr(data, "files"):
-                    raise ValueError("it holds a single array, not an archive")
-                record = json.loads(bytes(data["workload.json"]).decode())
-                arrays = {k[2:]: data[k] for k in data.files if k.startswith("a/")}
-        except (OSError, ValueError, KeyError, EOFError, UnicodeDecodeError, zipfile.BadZipFile, zlib.error) as e:
+        damaged = (OSError, ValueError, KeyError, EOFError, UnicodeDecodeError, zipfile.BadZipFile, zlib.error)
+        try:
+            with zipfile.ZipFile(path) as z:
+                record = json.loads(bytes(_read_npy(z, "workload.json.npy")).decode())
+                if isinstance(record, dict) and record.get("format_version") in READABLE_VERSIONS:
+                    arrays = _read_arrays(z, record)
+                else:
+                    arrays = {}  # the version or schema check below names what is wrong
+        except _LayoutError as e:
+            raise ValueError(f"{where}: {e}") from None
+        except damaged as e:
             raise ValueError(f"{where} is not a hwsim workload file ({e or type(e).__name__})") from None
         if not isinstance(record, dict):
             raise ValueError(f"{where}: its manifest is a {type(record).__name__}, not a JSON object")
-        if record.get("format_version") != FORMAT_VERSION:
+        if record.get("format_version") not in READABLE_VERSIONS:
             raise ValueError(f"{where} has workload format {record.get('format_version')!r}; "
-                             f"this hwsim reads {FORMAT_VERSION} (capture the model again)")
+                             f"this hwsim reads {' and '.join(map(str, READABLE_VERSIONS))} (capture the model again)")
         records, meta = record.get("ops"), record.get("meta", {})
         if not isinstance(records, list):
             raise ValueError(f"{where}: ops must be a list, not {type(records).__name__}")
@@ -478,3 +592,61 @@ class Workload:
             return cls(ops, arrays, meta)
         except (TypeError, ValueError) as e:
             raise ValueError(f"{where}: {e}") from None
+
+
+class _LayoutError(ValueError):
+    """The manifest's array layout is malformed (named in the message)."""
+
+
+_DTYPES = frozenset(np.dtype(t).str for t in ("bool", "uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32",
+                                               "int64", "float32", "float64"))
+
+
+def _read_npy(z, member: str) -> np.ndarray:
+    with z.open(member) as f:
+        return np.lib.format.read_array(f, allow_pickle=False)
+
+
+def _read_arrays(z, record: dict) -> dict[str, np.ndarray]:
+    """Every ``a/<name>.npy`` member, unpacked as the manifest's ``arrays`` record says (`Workload.save` writes
+    one; without it, as format 2 files are, the members are the arrays themselves)."""
+    layout = record.get("arrays")
+    if layout is not None and not isinstance(layout, dict):
+        raise _LayoutError(f"arrays must be a JSON object, not {type(layout).__name__}")
+    names = [n[2:-4] for n in z.namelist() if n.startswith("a/") and n.endswith(".npy")]
+    if layout is not None and set(names) != set(layout):
+        extra, missing = sorted(set(names) - set(layout)), sorted(set(layout) - set(names))
+        raise _LayoutError(f"its arrays do not match the manifest (missing {missing[:3]}, unlisted {extra[:3]})")
+    arrays = {}
+    for name in names:
+        data = _read_npy(z, f"a/{name}.npy")
+        if layout is None:
+            arrays[name] = data
+            continue
+        entry = layout[name]
+        if not isinstance(entry, dict) or set(entry) != {"shape", "dtype", "bits"}:
+            raise _LayoutError(f"array {name!r}: its record must have shape, dtype and bits, not {entry!r}")
+        shape, dtype, bits = entry["shape"], entry["dtype"], entry["bits"]
+        if not isinstance(shape, list) or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0
+                                                  for d in shape):
+            raise _LayoutError(f"array {name!r}: shape must be a list of sizes, not {shape!r}")
+        if dtype not in _DTYPES:
+            raise _LayoutError(f"array {name!r}: unsupported dtype {dtype!r}")
+        if bits is None:
+            if data.shape != tuple(shape) or data.dtype.str != dtype:
+                raise _LayoutError(f"array {name!r} is {data.dtype} {data.shape}, its record says {dtype} {shape}")
+            arrays[name] = data
+            continue
+        kind = np.dtype(dtype).kind
+        if isinstance(bits, bool) or not isinstance(bits, int) or not 1 <= bits <= 7 or kind not in "ub" or \
+                (kind == "b" and bits != 1):
+            raise _LayoutError(f"array {name!r}: bits must be 1..7 for a bool or unsigned array, not {bits!r}")
+        if data.dtype != np.uint8 or data.ndim != 1:
+            raise _LayoutError(f"array {name!r}: packed data must be flat uint8, not {data.dtype} {data.shape}")
+        try:
+            arrays[name] = unpack_bits(data, bits, tuple(shape), dtype)
+        except ValueError as e:
+            raise _LayoutError(f"array {name!r}: {e}") from None
+    for a in arrays.values():  # ours alone: Workload keeps read-only arrays without another copy
+        a.setflags(write=False)
+    return arrays

@@ -18,7 +18,7 @@ from collections import Counter
 
 import numpy as np
 
-from ..workload import VECTOR_OPS, GemmOp, LayerFormat, UnmappedOp, VectorOp, Workload
+from ..workload import VECTOR_OPS, GemmOp, LayerFormat, UnmappedOp, VectorOp, Workload, dequantized_weight
 from ._meta import prune_info, quant_info
 
 # Data layout, shape bookkeeping and constant creation: no compute on this hardware.
@@ -95,7 +95,9 @@ class _Builder:
         if layer in {op.name for op in self.ops if isinstance(op, GemmOp)}:
             layer = f"{layer}.{node.name}"  # the same weight used twice (a tied or reused layer)
         wkey = f"{layer}.weight"
-        self.arrays[wkey] = w_gemm.astype(np.float32)
+        q = self.quant.get(param)
+        if q is None:  # quantized weights are held as codes and scales, their floats derived (checked below)
+            self.arrays[wkey] = _owned(w_gemm, np.float32)
         self.mapped.add(param)
         fields = dict(weight=wkey)
         info = self.prune.get(param)
@@ -107,25 +109,31 @@ class _Builder:
                     bm = bm.reshape(bm.shape[0], count, -1).transpose(1, 0, 2)
                 self.arrays[f"{layer}.mask"] = bm
                 fields.update(mask=f"{layer}.mask", block=tuple(int(b) for b in info.block))
-        q = self.quant.get(param)
         if q is not None:
             fields["quant"] = LayerFormat(scheme=q.scheme, w_format=q.w_format, alt_format=q.alt_format,
                                           act_format=q.act_format, act_scale=q.act_scale)
             codes = np.asarray(q.codes) if q.transposed else _gemm_view(np.asarray(q.codes))
-            modes = None if q.row_modes is None else np.asarray(q.row_modes, np.int64)
+            modes = None if q.row_modes is None else np.asarray(q.row_modes, np.uint8)
+            scale = np.asarray(q.scale, np.float64)
             if count > 1:  # (K, groups * N) -> (groups, K, N), as the grouped weight
                 codes = codes.reshape(k, count, n).transpose(1, 0, 2)
                 modes = None if modes is None else modes.reshape(count, n)
-            self.arrays[f"{layer}.codes"] = codes.astype(np.int64)
-            fields["codes"] = f"{layer}.codes"
+                scale = scale.reshape(count, n)
+            self.arrays[f"{layer}.codes"] = _owned(codes)
+            self.arrays[f"{layer}.scale"] = _owned(scale)
+            fields.update(codes=f"{layer}.codes", scale=f"{layer}.scale")
             if modes is not None:
-                self.arrays[f"{layer}.modes"] = modes
+                self.arrays[f"{layer}.modes"] = _owned(modes)
                 fields["row_modes"] = f"{layer}.modes"
             if q.act_sample is not None:
-                self.arrays[f"{layer}.act_codes"] = np.asarray(q.act_sample, np.int64)
+                self.arrays[f"{layer}.act_codes"] = _owned(q.act_sample)
                 fields["act_codes"] = f"{layer}.act_codes"
-        self.ops.append(GemmOp(name=layer, target=str(node.target), role=role, m=m, k=k, n=n, count=count,
-                               in_elements=in_elements, **fields))
+        op = GemmOp(name=layer, target=str(node.target), role=role, m=m, k=k, n=n, count=count,
+                    in_elements=in_elements, **fields)
+        if q is not None and not np.array_equal(dequantized_weight(op, self.arrays), w_gemm):
+            raise ValueError(f"weight {param} no longer equals its quantized codes times their scales (changed "
+                             "after quantize?): quantize it again so the simulated codes are the model's")
+        self.ops.append(op)
 
     def act_gemm(self, node, role: str, m: int, k: int, n: int, count: int, suffix: str = "",
                  in_elements: int | None = None, w_elements: int | None = None) -> None:
@@ -242,6 +250,13 @@ class _Builder:
                 self.unmapped[str(node.target)] += 1
                 self.ops.append(UnmappedOp(name=self.name_for(node), target=str(node.target),
                                            elements=_numel(node)))
+
+
+def _owned(a, dtype=None) -> np.ndarray:
+    """A read-only contiguous copy of ``a`` (in ``dtype``): the workload's own, which it keeps without copying."""
+    out = np.array(a, dtype=dtype, order="C", copy=True)
+    out.setflags(write=False)
+    return out
 
 
 def _gemm_view(codes: np.ndarray) -> np.ndarray:
