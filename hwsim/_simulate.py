@@ -23,8 +23,8 @@ def _resolve_arch(arch) -> AcceleratorConfig:
 
 
 def _resolve_workload(model, prune, quant, example_args, example_kwargs, exclude, allow_unmapped, act_bits=None,
-                      finetune=None, evaluate=False, baseline=None, data=None, train_data=None):
-    """(workload, the `Prepared` model or None for a saved workload)."""
+                      finetune=None, evaluate=False, baseline=None, data=None, train_data=None, cache=True):
+    """(workload, the `Prepared` model or None, what the workload cache did or None for a saved workload)."""
     if isinstance(model, Workload) or (isinstance(model, str | os.PathLike) and str(model).endswith(".npz")):
         given = [n for n, v in (("prune", prune), ("quant", quant), ("exclude", exclude),
                                 ("example_args", example_args), ("example_kwargs", example_kwargs),
@@ -35,16 +35,18 @@ def _resolve_workload(model, prune, quant, example_args, example_kwargs, exclude
         if evaluate:
             raise ValueError("evaluate needs the model: a captured workload has no weights to run on data")
         if isinstance(model, Workload):
-            return model, None
+            return model, None, None
         if not Path(model).is_file():
             raise ValueError(f"workload file {str(model)!r} does not exist")
-        return Workload.load(model), None
-    from .frontend import capture, prepare_model
+        return Workload.load(model), None, None
+    from .frontend._load import check_request
+    from .frontend._workload_cache import workload_for
 
-    p = prepare_model(model, prune=prune, quant=quant, act_bits=act_bits, finetune=finetune,
-                      example_args=example_args, example_kwargs=example_kwargs, exclude=exclude, evaluate=evaluate,
-                      evaluate_baseline=evaluate and baseline == "dense", data=data, train_data=train_data)
-    return capture(p.model, p.args, p.kwargs, name=p.name, strict=not allow_unmapped), p
+    request = check_request(prune=prune, quant=quant, act_bits=act_bits, finetune=finetune, exclude=exclude,
+                            evaluate=evaluate, evaluate_baseline=evaluate and baseline == "dense", data=data,
+                            train_data=train_data)
+    return workload_for(model, request, example_args=example_args, example_kwargs=example_kwargs,
+                        strict=not allow_unmapped, cache=cache)
 
 
 def _accuracy(p, mac_unit, notes: list[str]) -> dict:
@@ -148,7 +150,7 @@ def _run(workload: Workload, cfg: AcceleratorConfig, progress: bool, mac_activit
 def simulate(model, arch=None, *, prune: str | None = None, quant: str | None = None, baseline: str | None = None,
              example_args=None, example_kwargs=None, exclude=None, allow_unmapped: bool = False,
              act_bits: int | None = None, finetune=None, evaluate: bool = False, data=None, train_data=None,
-             mac_activity: str = "data", lut: str | None = None, progress: bool = False):
+             mac_activity: str = "data", lut: str | None = None, progress: bool = False, cache: bool = True):
     """Simulate a model on an accelerator; returns a `hwsim.report.Report`.
 
     ``model``: a `Workload`, a saved workload (``.npz``), a registry name, a ``.py`` file defining ``model`` and
@@ -167,6 +169,11 @@ def simulate(model, arch=None, *, prune: str | None = None, quant: str | None = 
     layer_mac_energy`; ``totals["mac_energy_random_j"]`` is what uniform random codes would have cost);
     ``"random"``: every MAC at the uniform-random table entry.
 
+    ``cache=True``: a registry model or model file is captured once per prune/quant request and later calls
+    read the workload from the disk cache (`hwsim.frontend._workload_cache`: the key covers the model's code and
+    weights, the request, and the hwsim, torch and numpy versions); ``report.meta["workload_cache"]`` says
+    ``hit``, ``stored`` or why it did not apply. ``cache=False`` always captures.
+
     ``lut="full"|"observed"``: a LUT network (the registry's LogicNets-style models, `hwsim.models.jsc.JSCNet`)
     as pipelined LUT logic (`hwsim.lut`): latency at the fmax estimated from its LUT depth, LUTs, flip-flops,
     cell area and gate-level energy per inference from synthesis of its RTL, and with ``evaluate`` the accuracy
@@ -178,6 +185,18 @@ def simulate(model, arch=None, *, prune: str | None = None, quant: str | None = 
     that cannot run a layer's format raises ValueError naming the layer, the format and the MAC. The report's
     ``compression`` table and ``notes`` say what was applied per layer and what saves no cycles here.
     """
+    from ._util import timed_phases
+
+    with timed_phases(show=progress) as timings:
+        report = _simulate(model, arch, prune, quant, baseline, example_args, example_kwargs, exclude, allow_unmapped,
+                           act_bits, finetune, evaluate, data, train_data, mac_activity, lut, progress, cache)
+    report.meta["timings_s"] = {k: round(v, 4) for k, v in timings.items()}
+    return report
+
+
+def _simulate(model, arch, prune, quant, baseline, example_args, example_kwargs, exclude, allow_unmapped, act_bits,
+              finetune, evaluate, data, train_data, mac_activity, lut, progress, cache):
+    from ._util import phase
     from .report import Report
 
     if mac_activity not in MAC_ACTIVITIES:
@@ -212,8 +231,9 @@ def simulate(model, arch=None, *, prune: str | None = None, quant: str | None = 
             make_mac(kind, **params)
         except (TypeError, ValueError) as e:
             raise ValueError(f"quant {quant!r} needs a {kind} MAC, which cannot be built: {e}") from None
-    workload, prepared = _resolve_workload(model, prune, quant, example_args, example_kwargs, exclude,
-                                           allow_unmapped, act_bits, finetune, evaluate, baseline, data, train_data)
+    workload, prepared, cached = _resolve_workload(model, prune, quant, example_args, example_kwargs, exclude,
+                                                   allow_unmapped, act_bits, finetune, evaluate, baseline, data,
+                                                   train_data, cache)
     if len(workload) == 0:
         raise ValueError(f"the workload of {workload.meta.get('model', 'the model')} has no ops: nothing to simulate")
     from .sim import activation_gemm_note, compression_notes, compression_table, mac_for_workload
@@ -244,17 +264,19 @@ def simulate(model, arch=None, *, prune: str | None = None, quant: str | None = 
     act_note = activation_gemm_note(workload, cfg)
     if act_note:
         notes.append(act_note)
-    layers, totals, tables = _run(workload, cfg, progress, mac_activity)
+    with phase("simulate"):
+        layers, totals, tables = _run(workload, cfg, progress, mac_activity)
     base = None
     if baseline == "dense":
-        _, dense, _ = _run(dense_baseline(workload), cfg, False, mac_activity)
+        with phase("simulate dense baseline"):
+            _, dense, _ = _run(dense_baseline(workload), cfg, False, mac_activity)
         base = {"cycles": dense["cycles"], "energy_j": dense["energy_j"], "latency_s": dense["latency_s"],
                 "speedup": dense["cycles"] / totals["cycles"], "energy_ratio": dense["energy_j"] / totals["energy_j"]}
         if accuracy is not None:  # the dense baseline quantized alike, not pruned
             base["accuracy"] = accuracy["baseline_accuracy"]
     meta = {"config": cfg.name, "mac": mac_note, "prune": prune, "quant": quant, "exclude": exclude,
             "act_bits": act_bits, "mac_activity": mac_activity, "finetune": None if finetune is None else str(finetune),
-            "workload_ops": len(workload), "cost_sources": dict(tables.sources)}
+            "workload_ops": len(workload), "workload_cache": cached, "cost_sources": dict(tables.sources)}
     return Report(model=str(workload.meta.get("model", "model")), layers=layers, totals=totals,
                   area=dict(tables.area_mm2), config_yaml=dump_config(cfg), baseline=base, meta=meta,
                   compression=compression, notes=notes, accuracy=accuracy)

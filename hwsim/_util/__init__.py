@@ -6,6 +6,7 @@ Nothing here knows about formats, hardware or reports; it imports only the stand
 from .cache import cache_dir, cache_path, read_cached, write_cached
 from .checks import as_code_array, as_float_array, check_int
 from .io import atomic_path, check_writable_dir, output_dir, write_text, write_with
+from .progress import phase, timed_phases
 
 __all__ = [
     "as_code_array",
@@ -16,7 +17,9 @@ __all__ = [
     "check_int",
     "check_writable_dir",
     "output_dir",
+    "phase",
     "read_cached",
+    "timed_phases",
     "write_cached",
     "write_text",
     "write_with",

@@ -91,6 +91,87 @@ class Prepared(NamedTuple):
     baseline_accuracy: float | None = None  # quantized alike but not pruned (evaluate_baseline=True)
 
 
+class Request(NamedTuple):
+    """What `prepare_model` is asked to do, validated before any model is built (see `check_request`)."""
+
+    prune: object  # PruneSpec or None
+    quant: object  # QuantSpec or None
+    act_bits: int | None
+    finetune: object
+    exclude: list[str] | None
+    evaluate: bool
+    evaluate_baseline: bool
+    data: object
+    train_data: object
+
+
+class Resolved(NamedTuple):
+    """A model argument resolved to a module: ``spec`` is the registry name or file path (None for a module
+    passed in), ``file`` the loaded model file."""
+
+    spec: str | None
+    file: object
+    module: object  # torch.nn.Module
+    args: tuple
+    kwargs: dict | None
+    name: str
+
+
+def check_request(*, prune=None, quant=None, act_bits=None, finetune=None, exclude=None, evaluate=False,
+                  evaluate_baseline=False, data=None, train_data=None) -> Request:
+    """`prepare_model`'s options, parsed and checked without building anything (ValueError/TypeError naming the
+    option)."""
+    from ._spec import parse_prune, parse_quant
+
+    for what, spec in (("prune", prune), ("quant", quant)):
+        if isinstance(spec, str) and not spec.strip():
+            raise ValueError(f"{what} is empty: give a spec or None")
+    prune_spec = parse_prune(prune) if prune is not None else None
+    quant_spec = parse_quant(quant) if quant is not None else None
+    if act_bits is not None and quant_spec is None:
+        raise ValueError("act_bits applies to quantized layers; give quant")
+    if finetune is not None and quant_spec is None:
+        raise ValueError("finetune fine-tunes a quantized model; give quant")
+    if not isinstance(evaluate, bool):
+        raise TypeError(f"evaluate must be True or False, not {evaluate!r}")
+    if exclude is not None:
+        exclude = [exclude] if isinstance(exclude, str) else exclude
+        if not isinstance(exclude, list | tuple) or not all(isinstance(p, str) and p for p in exclude):
+            raise TypeError(f"exclude must be a pattern string or a list of them, not {exclude!r}")
+        if not (prune_spec or quant_spec):
+            raise ValueError("exclude applies to pruning and quantization; give prune or quant")
+        exclude = list(exclude)
+    if evaluate_baseline and not evaluate:
+        raise ValueError("evaluate_baseline measures the baseline's accuracy; give evaluate=True")
+    if finetune is not None:
+        from ._finetune import check_finetune_value
+
+        check_finetune_value(finetune)
+    return Request(prune_spec, quant_spec, act_bits, finetune, exclude, evaluate, evaluate_baseline, data, train_data)
+
+
+def resolve_model(model, example_args=None, example_kwargs=None) -> Resolved:
+    """A registry name, ``.py`` path or ``nn.Module`` (with ``example_args`` and optional ``example_kwargs``) as a
+    module and its example inputs."""
+    import torch
+
+    from .._util import phase
+
+    if isinstance(model, str | os.PathLike):
+        spec = str(model)
+        with phase(f"build {Path(spec).name}"):
+            file = load_module_file(spec) if spec.endswith(".py") else None
+            module, args, kwargs, name = _from_file(spec, file) if file else load_model(spec)
+        return Resolved(spec, file, module, args, kwargs, name)
+    if isinstance(model, torch.nn.Module):
+        if example_args is None:
+            raise ValueError("a torch model needs example_args to be captured")
+        args = example_args if isinstance(example_args, tuple) else (example_args,)
+        return Resolved(None, None, model, args, example_kwargs, type(model).__name__)
+    raise TypeError("model must be a Workload, a .npz or .py path, a registry name or a torch.nn.Module, "
+                    f"not {type(model).__name__}")
+
+
 def prepare_model(model, *, prune=None, quant=None, act_bits=None, finetune=None, example_args=None,
                   example_kwargs=None, exclude=None, evaluate=False, evaluate_baseline=False, data=None,
                   train_data=None) -> Prepared:
@@ -107,47 +188,21 @@ def prepare_model(model, *, prune=None, quant=None, act_bits=None, finetune=None
     only when one of those needs it. Specs are parsed before any work, so a bad spec fails before a model is
     built or modified.
     """
-    import torch
+    request = check_request(prune=prune, quant=quant, act_bits=act_bits, finetune=finetune, exclude=exclude,
+                            evaluate=evaluate, evaluate_baseline=evaluate_baseline, data=data, train_data=train_data)
+    return compress_model(resolve_model(model, example_args, example_kwargs), request)
 
+
+def compress_model(resolved: Resolved, request: Request) -> Prepared:
+    """Prune and quantize a resolved model as ``request`` says (in place), with the data that needs."""
+    from .._util import phase
     from ._data import data_for, top1
     from ._prune import prune as do_prune
-    from ._spec import parse_prune, parse_quant
 
-    for what, spec in (("prune", prune), ("quant", quant)):
-        if isinstance(spec, str) and not spec.strip():
-            raise ValueError(f"{what} is empty: give a spec or None")
-    prune_spec = parse_prune(prune) if prune is not None else None
-    quant_spec = parse_quant(quant) if quant is not None else None
-    if act_bits is not None and quant_spec is None:
-        raise ValueError("act_bits applies to quantized layers; give quant")
-    if finetune is not None and quant_spec is None:
-        raise ValueError("finetune fine-tunes a quantized model; give quant")
-    if not isinstance(evaluate, bool):
-        raise TypeError(f"evaluate must be True or False, not {evaluate!r}")
-    if isinstance(model, str | os.PathLike):
-        spec = str(model)
-        file = load_module_file(spec) if spec.endswith(".py") else None
-        module, args, kwargs, name = _from_file(spec, file) if file else load_model(spec)
-    elif isinstance(model, torch.nn.Module):
-        if example_args is None:
-            raise ValueError("a torch model needs example_args to be captured")
-        args = example_args if isinstance(example_args, tuple) else (example_args,)
-        spec, file, module, kwargs, name = None, None, model, example_kwargs, type(model).__name__
-    else:
-        raise TypeError("model must be a Workload, a .npz or .py path, a registry name or a torch.nn.Module, "
-                        f"not {type(model).__name__}")
-    if exclude is not None:
-        exclude = [exclude] if isinstance(exclude, str) else exclude
-        if not isinstance(exclude, list | tuple) or not all(isinstance(p, str) and p for p in exclude):
-            raise TypeError(f"exclude must be a pattern string or a list of them, not {exclude!r}")
-        if not (prune_spec or quant_spec):
-            raise ValueError("exclude applies to pruning and quantization; give prune or quant")
-    if evaluate_baseline and not evaluate:
-        raise ValueError("evaluate_baseline measures the baseline's accuracy; give evaluate=True")
-    if finetune is not None:
-        from ._finetune import check_finetune_value
-
-        check_finetune_value(finetune)
+    spec, file, module, args, kwargs, name = resolved
+    r = request
+    prune_spec, quant_spec, act_bits, finetune, exclude = r.prune, r.quant, r.act_bits, r.finetune, r.exclude
+    evaluate, data, train_data = r.evaluate, r.data, r.train_data
     file_has_data = file is not None and any(hasattr(file, n) for n in ("eval_data", "train_data", "evaluate"))
     has_own_data = data is not None or file_has_data or (spec is not None and _registry_has_data(spec))
     sensitivity = quant_spec is not None and quant_spec.kind.sensitivity
@@ -161,20 +216,28 @@ def prepare_model(model, *, prune=None, quant=None, act_bits=None, finetune=None
         x, _ = found.train_xy("finetune")
         if len(x) != 1:
             raise ValueError(f"finetune trains models with one input tensor, not {len(x)}")
-    float_acc = top1(module, found)[0] if evaluate else None
-    base_acc = None
-    if evaluate_baseline:
+    float_acc = acc = preds = base_acc = None
+    if evaluate:
+        with phase("evaluate"):
+            float_acc = top1(module, found)[0]
+    if r.evaluate_baseline:
         import copy
 
         base = copy.deepcopy(module)
         if quant_spec is not None:
-            _quantize(base, quant_spec, exclude, act_bits, finetune, found, args)
-        base_acc = top1(base, found)[0]
+            with phase("quantize"):
+                _quantize(base, quant_spec, exclude, act_bits, finetune, found, args)
+        with phase("evaluate"):
+            base_acc = top1(base, found)[0]
     if prune_spec is not None:
-        do_prune(module, prune_spec, exclude=exclude)
+        with phase("prune"):
+            do_prune(module, prune_spec, exclude=exclude)
     if quant_spec is not None:
-        _quantize(module, quant_spec, exclude, act_bits, finetune, found, args)
-    acc, preds = top1(module, found) if evaluate else (None, None)
+        with phase("quantize"):
+            _quantize(module, quant_spec, exclude, act_bits, finetune, found, args)
+    if evaluate:
+        with phase("evaluate"):
+            acc, preds = top1(module, found)
     return Prepared(module, args, kwargs, name, found, acc, float_acc, preds, base_acc)
 
 
