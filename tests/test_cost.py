@@ -12,6 +12,9 @@ from importlib import resources
 import numpy as np
 import pytest
 
+import hwsim.cost._data
+import hwsim.cost._synthesis
+from hwsim.arch import AcceleratorConfig, ArrayConfig, MacConfig
 from hwsim.cost import (
     CELL_PINS,
     CELL_TYPES,
@@ -24,9 +27,11 @@ from hwsim.cost import (
     cache_dir,
     cell_table,
     check_mac_netlist,
+    cost_tables,
     dram_energy_pj_per_bit,
     dynamic_energy_pj,
     gate_energy_model,
+    horowitz_table,
     leakage_energy_pj,
     mac_energy,
     mac_netlist,
@@ -38,6 +43,8 @@ from hwsim.cost import (
     total_energy_j,
     validation_table,
 )
+from hwsim.cost._calibration import _reference_job
+from hwsim.cost._synthesis import NetlistJob, cached_netlists, mac_netlist_job
 from hwsim.mac import MacInputs, make_mac
 from hwsim.sim import ACTIONS, ActionCounts
 
@@ -191,6 +198,50 @@ def test_energy_follows_activity_and_results_are_cached():
     before = len(list((cache_dir() / "energy").glob("mac-fixed-*.json")))
     mac_energy(unit, seed=5)  # another activity: another cache entry
     assert len(list((cache_dir() / "energy").glob("mac-fixed-*.json"))) == before + 1
+
+
+def test_data_files_are_parsed_once_and_callers_cannot_change_them(monkeypatch):
+    cfg = AcceleratorConfig(array=ArrayConfig(mac=MacConfig(kind="fixed", params={"w_bits": 4, "x_bits": 4})))
+    first = cost_tables(cfg)  # the fixed 4x4 MAC is in this module's cache already
+
+    def never(*args, **kwargs):
+        raise AssertionError("a data file was parsed again")
+
+    monkeypatch.setattr(hwsim.cost._data.yaml, "safe_load", never)
+    assert cost_tables(cfg) == first
+    table, anchors = cell_table(), horowitz_table()
+    table["leakage_nw_per_um2"] = 1e9  # the public tables are the caller's own copies
+    table["sram"]["bitcell_um2"] = 1e9
+    anchors["dram_pj_per_bit"]["mid"] = 1e9
+    assert cell_table() != table and horowitz_table() != anchors
+    assert cost_tables(cfg) == first
+    view = hwsim.cost._data.data_view(hwsim.cost._data.CELLS)  # what the model itself reads: shared, read-only
+    with pytest.raises(TypeError):
+        view["sram"]["bitcell_um2"] = 1e9
+
+
+def test_parallel_synthesis_equals_serial_and_caches_the_same_files(tmp_path, monkeypatch):
+    jobs = [mac_netlist_job(make_mac("fixed", w_bits=2, x_bits=2)), _reference_job("int8_add")]
+    monkeypatch.setenv("HWSIM_CACHE_DIR", str(tmp_path / "parallel"))
+    parallel = cached_netlists(jobs)
+    monkeypatch.setattr(hwsim.cost._synthesis.os, "cpu_count", lambda: 1)
+    monkeypatch.setenv("HWSIM_CACHE_DIR", str(tmp_path / "serial"))
+    serial = [cached_netlists([job])[0] for job in jobs]  # one at a time, in order
+    assert [n.to_json() for n in parallel] == [n.to_json() for n in serial]
+    files = {p.relative_to(tmp_path / "parallel"): p.read_bytes() for p in (tmp_path / "parallel").rglob("*.json")}
+    assert len(files) == 2
+    assert files == {p.relative_to(tmp_path / "serial"): p.read_bytes() for p in (tmp_path / "serial").rglob("*.json")}
+
+
+def test_a_failed_synthesis_job_raises(tmp_path, monkeypatch):
+    monkeypatch.setenv("HWSIM_CACHE_DIR", str(tmp_path))
+
+    def broken():
+        raise ValueError("no such design")
+
+    with pytest.raises(ValueError, match="no such design"):
+        cached_netlists([NetlistJob("broken_a", {}, broken), NetlistJob("broken_b", {}, broken)])
+    assert not list(tmp_path.rglob("*.json"))
 
 
 # ---- pricing: action counts x the ERT --------------------------------------------------------------------------

@@ -11,17 +11,17 @@ Results are cached on disk by (designs, Yosys version, COST_VERSION, the data fi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from .._util import cache_path, read_cached, write_cached
 from ._cells import netlist_area_um2, raw_energy_fj
-from ._data import cell_table, data_fingerprint, horowitz_table
+from ._data import CELLS, HOROWITZ, data_fingerprint, data_view
 from ._gatesim import simulate_gates
 from ._netlist import DFF, NETLIST_VERSION, GateNetlist
-from ._synthesis import cached_netlist
+from ._synthesis import NetlistJob, cached_netlists
 from ._yosys import FLOW_VERSION, rtl_fingerprint, yosys_version
 
 # Bump when the energy method or its simulation settings change, so cached results are not reused.
@@ -47,11 +47,14 @@ def _reference_verilog(op: str, bits: int) -> tuple[str, str]:
     return to_verilog(RegisteredOp(op, bits), top), top
 
 
+def _reference_job(name: str) -> NetlistJob:
+    op, bits = REFERENCE_OPS[name]
+    return NetlistJob(f"ref_{op}{bits}", {"op": op, "bits": bits}, lambda: _reference_verilog(op, bits))
+
+
 def reference_netlist(name: str, *, use_cache: bool = True) -> GateNetlist:
     """Gate netlist of one reference design of `REFERENCE_OPS` (`hwsim.rtl.RegisteredOp`, cached)."""
-    op, bits = REFERENCE_OPS[name]
-    return cached_netlist(f"ref_{op}{bits}", {"op": op, "bits": bits}, lambda: _reference_verilog(op, bits),
-                          use_cache=use_cache)
+    return cached_netlists([_reference_job(name)], use_cache=use_cache)[0]
 
 
 @dataclass(frozen=True)
@@ -70,8 +73,8 @@ class ReferenceOp:
     leakage_mw: float
 
 
-def _simulate_reference(name: str, seed: int, use_cache: bool) -> tuple[float, dict[str, float], float, dict, float]:
-    netlist = reference_netlist(name, use_cache=use_cache)
+def _simulate_reference(name: str, netlist: GateNetlist,
+                        seed: int) -> tuple[float, dict[str, float], float, dict, float]:
     op, bits = REFERENCE_OPS[name]
     rng = np.random.default_rng([seed, bits, op == "mul"])
     lo, hi = -(1 << (bits - 1)), 1 << (bits - 1)
@@ -125,22 +128,41 @@ def energy_cache_key() -> dict:
 
 def gate_energy_model(*, use_cache: bool = True, seed: int = 0) -> GateEnergyModel:
     """Calibrate the per-toggle energy scale on Horowitz's anchor (int8 multiply, 0.2 pJ) and predict the other
-    reference operations with the same scale. Synthesizes four small designs once, then reads the disk cache."""
-    table = horowitz_table()
-    anchor = table["calibration_anchor"]
+    reference operations with the same scale. Synthesizes four small designs once (in parallel), then reads the
+    disk cache."""
+    return calibrated_netlists((), use_cache=use_cache, seed=seed)[0]
+
+
+def calibrated_netlists(jobs: Sequence[NetlistJob], *, use_cache: bool = True,
+                        seed: int = 0) -> tuple[GateEnergyModel, list[GateNetlist]]:
+    """`gate_energy_model` and the netlists of ``jobs``: what either lacks in the disk cache is synthesized in
+    one parallel batch (`cached_netlists`), so a cold cache waits for the longest design, not for all of them."""
     key = {**energy_cache_key(), "refs": REFERENCE_OPS, "lanes": REF_LANES, "cycles": REF_CYCLES, "warmup": WARMUP,
            "seed": seed}
     path = cache_path("energy", "calibration", key)
     cached = read_cached(path, use_cache)
-    if cached is not None:
-        try:
-            return GateEnergyModel.from_dict(cached)
-        except (KeyError, TypeError):
-            pass
-    sims = {name: _simulate_reference(name, seed, use_cache) for name in REFERENCE_OPS}
+    try:
+        model = None if cached is None else GateEnergyModel.from_dict(cached)
+    except (KeyError, TypeError):
+        model = None  # an outdated entry: calibrate again and overwrite it
+    if model is not None:
+        return model, cached_netlists(jobs, use_cache=use_cache)
+    # the callers' designs, then the references largest first: the 32x32 multiplier, most of a cold cache's
+    # synthesis time, starts at once beside the first of them
+    refs = sorted(REFERENCE_OPS, key=lambda name: (REFERENCE_OPS[name][1], REFERENCE_OPS[name][0]), reverse=True)
+    netlists = cached_netlists([*jobs, *map(_reference_job, refs)], use_cache=use_cache)
+    ref_netlists = dict(zip(refs, netlists[len(jobs):], strict=True))
+    model = _calibrate({name: _simulate_reference(name, ref_netlists[name], seed) for name in REFERENCE_OPS}, seed)
+    write_cached(path, model.to_dict(), use_cache)
+    return model, netlists[:len(jobs)]
+
+
+def _calibrate(sims: Mapping[str, tuple], seed: int) -> GateEnergyModel:
+    table = data_view(HOROWITZ)
+    anchor = table["calibration_anchor"]
     anchor_pj = float(table["operations_pj"][anchor])
     scale = anchor_pj / (sims[anchor][0] * 1e-3)  # the one calibrated number: operator energy -> Horowitz
-    leak = float(cell_table()["leakage_nw_per_um2"]) * 1e-6
+    leak = float(data_view(CELLS)["leakage_nw_per_um2"]) * 1e-6
     refs = {}
     for name, (raw, parts, toggles, cells, area) in sims.items():
         refs[name] = ReferenceOp(
@@ -156,10 +178,8 @@ def gate_energy_model(*, use_cache: bool = True, seed: int = 0) -> GateEnergyMod
             area_um2=area,
             leakage_mw=area * leak,
         )
-    model = GateEnergyModel(scale=scale, anchor=anchor, anchor_pj=anchor_pj, references=refs, yosys=yosys_version(),
-                            cost_version=COST_VERSION, data=data_fingerprint(), seed=seed, source=table["source"])
-    write_cached(path, model.to_dict(), use_cache)
-    return model
+    return GateEnergyModel(scale=scale, anchor=anchor, anchor_pj=anchor_pj, references=refs, yosys=yosys_version(),
+                           cost_version=COST_VERSION, data=data_fingerprint(), seed=seed, source=table["source"])
 
 
 def reference_op_energy(name: str, model: GateEnergyModel | None = None) -> ReferenceOp:

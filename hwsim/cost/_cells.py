@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ._data import cell_table
+from ._data import CELLS, data_view
 from ._gatesim import GateSim
 from ._netlist import DFF, GateNetlist
 
@@ -37,7 +37,7 @@ def net_energy_fj(netlist: GateNetlist, cells: Mapping | None = None) -> np.ndar
 
     Output-port bits add one external load; input-port nets have no driver here, so they get the load part only.
     """
-    cells = cell_table() if cells is None else cells
+    cells = data_view(CELLS) if cells is None else cells
     lib = cells["cells"]
     half_v2 = 0.5 * float(cells["voltage_v"]) ** 2
     external = float(cells["external_load_ff"])
@@ -56,32 +56,32 @@ def net_energy_fj(netlist: GateNetlist, cells: Mapping | None = None) -> np.ndar
 
 def clock_energy_fj(cells: Mapping | None = None) -> float:
     """Uncalibrated clock energy of one flip-flop in one cycle: its internal clock energy plus C_clk V^2."""
-    cells = cell_table() if cells is None else cells
+    cells = data_view(CELLS) if cells is None else cells
     dff = cells["cells"][DFF]
     return float(dff["clock_internal_fj_per_cycle"]) + float(dff["pin_cap_ff"]["C"]) * float(cells["voltage_v"]) ** 2
 
 
 def netlist_area_um2(netlist: GateNetlist, cells: Mapping | None = None) -> float:
     """Cell area: cells x the table's X1 cell areas (no wiring or utilisation overhead)."""
-    lib = (cell_table() if cells is None else cells)["cells"]
+    lib = (data_view(CELLS) if cells is None else cells)["cells"]
     return float(sum(n * float(lib[t]["area_um2"]) for t, n in netlist.cell_counts().items()))
 
 
 def leakage_w_per_mm2() -> float:
     """Leakage power density of the cell table (W/mm^2); an estimate, see data/cells_45nm.yaml."""
-    return float(cell_table()["leakage_nw_per_um2"]) * 1e-9 * 1e6
+    return float(data_view(CELLS)["leakage_nw_per_um2"]) * 1e-9 * 1e6
 
 
 def leakage_mw(area_um2: float) -> float:
     """Leakage power (mW) of ``area_um2`` of standard cells."""
-    return area_um2 * float(cell_table()["leakage_nw_per_um2"]) * 1e-6
+    return area_um2 * float(data_view(CELLS)["leakage_nw_per_um2"]) * 1e-6
 
 
 def raw_energy_fj(netlist: GateNetlist, sim: GateSim, cells: Mapping | None = None) -> dict[str, float]:
     """Uncalibrated energy (fJ) of a simulation, summed over its counted cycles and lanes, by component:
     ``logic`` (combinational cells), ``flip_flops`` (register outputs toggling), ``clock`` (every flip-flop, every
     cycle) and ``inputs`` (the load on the input-port nets)."""
-    cells = cell_table() if cells is None else cells
+    cells = data_view(CELLS) if cells is None else cells
     per_net = sim.net_toggles * net_energy_fj(netlist, cells)
     driver = netlist.driver
     is_dff = np.array([t == DFF for t in netlist.cell_type] + [False])  # index -1 (no driver) -> False

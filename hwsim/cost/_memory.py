@@ -7,11 +7,11 @@ import math
 
 import numpy as np
 
-from ._data import cell_table, horowitz_table
+from ._data import CELLS, HOROWITZ, data_view
 
 
 def _sram_anchors() -> tuple[np.ndarray, np.ndarray]:
-    anchors = horowitz_table()["sram_64bit_read_pj"]
+    anchors = data_view(HOROWITZ)["sram_64bit_read_pj"]
     sizes = sorted(anchors, key=float)
     return np.array([float(k) for k in sizes]), np.array([float(anchors[k]) for k in sizes])
 
@@ -42,14 +42,14 @@ def sram_area_mm2(kbytes: float) -> float:
     data/cells_45nm.yaml)."""
     if not kbytes > 0:
         raise ValueError(f"SRAM size must be positive, got {kbytes} KB")
-    s = cell_table()["sram"]
+    s = data_view(CELLS)["sram"]
     return kbytes * 1024 * 8 * float(s["bitcell_um2"]) / float(s["array_efficiency"]) * 1e-6
 
 
 def dram_energy_pj_per_bit(bound: str | None = None) -> float:
     """DRAM access energy per bit (pJ) from Horowitz's 1.3-2.6 nJ per 64-bit access: ``"low"`` 20, ``"mid"`` 30
     (the default we take) or ``"high"`` 40 pJ/bit."""
-    d = horowitz_table()["dram_pj_per_bit"]
+    d = data_view(HOROWITZ)["dram_pj_per_bit"]
     bound = bound or d["taken"]
     if bound not in ("low", "mid", "high"):
         raise ValueError(f"bound must be 'low', 'mid' or 'high', not {bound!r}")

