@@ -116,7 +116,7 @@ def test_damaged_entries_are_captured_again_and_the_size_limit_evicts(cache, mon
         workload_for("deit_tiny", req)
 
 
-def Workload_loads(path) -> bool:  # noqa: N802 - reads as the assertion it is
+def Workload_loads(path) -> bool:
     from hwsim.workload import Workload
 
     return len(Workload.load(path)) > 0

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from hwsim._util.packing import pack_bits, packable_bits, unpack_bits
-from hwsim.workload import GemmOp, LayerFormat, Workload, dequantized_weight
+from hwsim.workload import GemmOp, LayerFormat, Workload
 
 
 @pytest.mark.parametrize("bits", range(1, 8))

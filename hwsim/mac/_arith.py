@@ -6,8 +6,9 @@ Python ints, which are exact at any width.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
+
+from .._util.jit import lazy_njit
 
 
 def int_dtype(bits: int) -> np.dtype:
@@ -56,7 +57,7 @@ def dot_saturate(products: np.ndarray, bits: int) -> np.ndarray:
     return _dot_saturate_kernel(np.ascontiguousarray(flat), bits).reshape(lead)
 
 
-@numba.njit(cache=True, nogil=True)
+@lazy_njit(cache=True, nogil=True)
 def _dot_saturate_kernel(products, bits):  # pragma: no cover - numba
     lo = -(np.int64(1) << (bits - 1))
     hi = (np.int64(1) << (bits - 1)) - 1
