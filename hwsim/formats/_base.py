@@ -7,6 +7,8 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
+from ._kernels import row_peaks
+
 # Formats whose full code table is materialised (values(), table-based encode) stop here: 2**20 codes.
 MAX_TABLE_BITS = 20
 
@@ -17,6 +19,20 @@ def code_dtype(bits: int) -> np.dtype:
         if bits <= np.iinfo(dt).bits:
             return np.dtype(dt)
     raise ValueError(f"code width must be <= 64 bits, not {bits!r}")
+
+
+def as_rows(rows) -> np.ndarray:
+    """``rows`` as a 2-D float32 or float64 array in C or F order, not copied when it already is one.
+
+    Other dtypes convert to float64 (exactly), other strides to C order: the row kernels sum rows in numpy's
+    order for those two layouts (see `hwsim.formats._kernels`).
+    """
+    arr = np.asarray(rows)
+    if arr.dtype not in (np.float32, np.float64):
+        arr = arr.astype(np.float64)
+    if arr.ndim != 2:
+        raise ValueError(f"rows must be a 2-D array, not shape {arr.shape}")
+    return arr if arr.flags.c_contiguous or arr.flags.f_contiguous else np.ascontiguousarray(arr)
 
 
 class NumberFormat(ABC):
@@ -72,8 +88,7 @@ class NumberFormat(ABC):
         """Per-row float64 scale s putting each row of ``rows`` (out, K) on this format's grid as ``rows / s``:
         the row's max |w| lands on the largest value (1 for an all-zero row). Formats whose precision is not
         uniform override it."""
-        rows = np.asarray(rows, dtype=np.float64)
-        s = np.abs(rows).max(axis=1) / self.largest if rows.shape[1] else np.zeros(rows.shape[0])
+        s = row_peaks(as_rows(rows)) / self.largest
         return np.where(s > 0, s, 1.0)
 
     def code_fields(self, codes) -> dict[str, np.ndarray]:

@@ -6,11 +6,12 @@ import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
-import numba
 import numpy as np
 
 from .._util import as_code_array, as_float_array, check_int
-from ._base import MAX_TABLE_BITS, NumberFormat, code_dtype
+from .._util.jit import lazy_njit
+from ._base import MAX_TABLE_BITS, NumberFormat, as_rows, code_dtype
+from ._kernels import OK, SETTLE_ROUNDS, UNSETTLED, row_square_sums
 
 # float64 holds every posit value exactly while maxpos = 2**((n-2) * 2**es) stays a normal number.
 _MAX_FLOAT64_SCALE = 1023
@@ -90,8 +91,8 @@ class Posit(NumberFormat):
         row's typical weight is put there rather than its max at maxpos; a power of two keeps the scale a shift
         in hardware and the scaling exact in floating point.
         """
-        rows = np.asarray(rows, dtype=np.float64)
-        rms = np.sqrt((rows**2).mean(axis=1)) if rows.shape[1] else np.zeros(rows.shape[0])
+        rows = as_rows(rows)
+        rms = np.sqrt(row_square_sums(rows) / rows.shape[1]) if rows.shape[1] else np.zeros(rows.shape[0])
         with np.errstate(divide="ignore"):
             e = np.round(np.log2(np.where(rms > 0, rms, 1.0)))
         return np.ldexp(1.0, e.astype(np.int64))
@@ -151,94 +152,160 @@ def _fields_to_float(f: PositFields, frac_bits: int) -> np.ndarray:
     return np.where(f.is_nar, np.nan, val)
 
 
-@numba.njit(cache=True, nogil=True)
-def _fields_kernel(codes, n, es, frac_bits, sign_out, scale_out, frac_out):  # pragma: no cover - numba
+@lazy_njit(cache=True, nogil=True, inline="always")
+def _fields_one(c, n, es, frac_bits):  # pragma: no cover - numba
+    """(sign, scale, frac) of one code (all 0 for zero and NaR)."""
     nb = n - 1  # bits after the sign
     mask_n = (np.int64(1) << n) - 1
-    nar = np.int64(1) << nb
+    if c == 0 or c == np.int64(1) << nb:
+        return np.int64(0), np.int64(0), np.int64(0)
+    neg = (c >> nb) & 1
+    if neg:
+        c = (-c) & mask_n
+    # Regime: a run of identical bits right after the sign, ended by the opposite bit (or the end).
+    first = (c >> (nb - 1)) & 1
+    pos = nb - 1
+    run = 0
+    while pos >= 0 and ((c >> pos) & 1) == first:
+        run += 1
+        pos -= 1
+    k = run - 1 if first == 1 else -run
+    rem = pos if pos > 0 else 0  # bits after the terminating regime bit
+    rest = c & ((np.int64(1) << rem) - 1)
+    if rem >= es:
+        e = rest >> (rem - es)
+        fb = rem - es
+        f = rest & ((np.int64(1) << fb) - 1)
+    else:
+        # Exponent bits cut off by the end of the word read as zeros.
+        e = rest << (es - rem)
+        fb = 0
+        f = np.int64(0)
+    return neg, (k << es) + e, f << (frac_bits - fb)
+
+
+@lazy_njit(cache=True, nogil=True)
+def _fields_kernel(codes, n, es, frac_bits, sign_out, scale_out, frac_out):  # pragma: no cover - numba
     for i in range(codes.size):
-        c = np.int64(codes[i])
-        if c == 0 or c == nar:
-            sign_out[i] = 0
-            scale_out[i] = 0
-            frac_out[i] = 0
-            continue
-        neg = (c >> nb) & 1
-        if neg:
-            c = (-c) & mask_n
-        # Regime: a run of identical bits right after the sign, ended by the opposite bit (or the end).
-        first = (c >> (nb - 1)) & 1
-        pos = nb - 1
-        run = 0
-        while pos >= 0 and ((c >> pos) & 1) == first:
-            run += 1
-            pos -= 1
-        k = run - 1 if first == 1 else -run
-        rem = pos if pos > 0 else 0  # bits after the terminating regime bit
-        rest = c & ((np.int64(1) << rem) - 1)
-        if rem >= es:
-            e = rest >> (rem - es)
-            fb = rem - es
-            f = rest & ((np.int64(1) << fb) - 1)
-        else:
-            # Exponent bits cut off by the end of the word read as zeros.
-            e = rest << (es - rem)
-            fb = 0
-            f = np.int64(0)
-        sign_out[i] = neg
-        scale_out[i] = (k << es) + e
-        frac_out[i] = f << (frac_bits - fb)
+        sign_out[i], scale_out[i], frac_out[i] = _fields_one(np.int64(codes[i]), n, es, frac_bits)
 
 
-@numba.njit(cache=True, nogil=True)
-def _encode_kernel(x, n, es, out):  # pragma: no cover - numba
+@lazy_njit(cache=True, nogil=True, inline="always")
+def _decode_one(c, n, es, frac_bits):  # pragma: no cover - numba
+    """`_fields_to_float` of one code."""
+    if c == 0:
+        return 0.0
+    if c == np.int64(1) << (n - 1):
+        return np.nan
+    sign, scale, frac = _fields_one(c, n, es, frac_bits)
+    mag = math.ldexp(np.float64(np.int64(1) << frac_bits) + np.float64(frac), scale - frac_bits)
+    return -mag if sign == 1 else mag
+
+
+@lazy_njit(cache=True, nogil=True, inline="always")
+def _encode_one(v, n, es):  # pragma: no cover - numba
+    """Posit code of the float64 ``v`` (see `Posit.encode`)."""
     nb = n - 1
     mask_n = (np.int64(1) << n) - 1
-    nar = np.int64(1) << nb
+    if math.isnan(v) or math.isinf(v):
+        return np.int64(1) << nb  # NaR
+    if v == 0.0:
+        return np.int64(0)
     max_r = (np.int64(1) << nb) - 1  # maxpos as the magnitude bits
     max_scale = np.int64(n - 2) << es
-    for i in range(x.size):
-        v = np.float64(x[i])
-        if math.isnan(v) or math.isinf(v):
-            out[i] = nar
-            continue
-        if v == 0.0:
-            out[i] = 0
-            continue
-        neg = v < 0.0
-        a = -v if neg else v
-        m, e2 = math.frexp(a)  # a = m * 2**e2, 0.5 <= m < 1
-        scale = np.int64(e2 - 1)
-        f = np.int64(m * 9007199254740992.0) - (np.int64(1) << 52)  # the 52 fraction bits of 1.f
-        if scale >= max_scale:
-            r = max_r  # saturate, never NaR
-        elif scale < -max_scale:
-            r = np.int64(1)  # a non-zero value never rounds to zero
+    neg = v < 0.0
+    a = -v if neg else v
+    m, e2 = math.frexp(a)  # a = m * 2**e2, 0.5 <= m < 1
+    scale = np.int64(e2 - 1)
+    f = np.int64(m * 9007199254740992.0) - (np.int64(1) << 52)  # the 52 fraction bits of 1.f
+    if scale >= max_scale:
+        r = max_r  # saturate, never NaR
+    elif scale < -max_scale:
+        r = np.int64(1)  # a non-zero value never rounds to zero
+    else:
+        k = scale >> es  # floor division
+        e = scale - (k << es)
+        if k >= 0:
+            rlen = k + 2
+            regime = ((np.int64(1) << (k + 1)) - 1) << 1  # k+1 ones, then a zero
         else:
-            k = scale >> es  # floor division
-            e = scale - (k << es)
-            if k >= 0:
-                rlen = k + 2
-                regime = ((np.int64(1) << (k + 1)) - 1) << 1  # k+1 ones, then a zero
+            rlen = -k + 1
+            regime = np.int64(1)  # -k zeros, then a one
+        head_bits = (regime << es) | e
+        avail = nb + 1 - (rlen + es)  # fraction bits that fit beside one guard bit
+        if avail >= 0:
+            head = (head_bits << avail) | (f >> (52 - avail))
+            sticky = (f & ((np.int64(1) << (52 - avail)) - 1)) != 0
+        else:
+            head = head_bits >> (-avail)
+            sticky = (head_bits & ((np.int64(1) << (-avail)) - 1)) != 0 or f != 0
+        r = head >> 1
+        if (head & 1) == 1 and (sticky or (r & 1) == 1):
+            r += 1  # round to nearest, ties to even, on the bit string
+        if r > max_r:
+            r = max_r
+        if r < 1:
+            r = np.int64(1)
+    return ((-r) & mask_n) if neg else r
+
+
+@lazy_njit(cache=True, nogil=True)
+def _encode_kernel(x, n, es, out):  # pragma: no cover - numba
+    for i in range(x.size):
+        out[i] = _encode_one(np.float64(x[i]), n, es)
+
+
+_CACHE_BITS = 10  # posits up to this wide cache each code's float32 round trip per row (wider: too many codes)
+
+
+@lazy_njit(cache=True, nogil=True, inline="always")
+def _value(c, n, es, frac_bits, table):  # pragma: no cover - numba
+    """Value of code ``c``: a lookup in ``table`` (`Posit.values`, what `Posit.decode` uses) when it has one."""
+    return table[c] if table.size else _decode_one(c, n, es, frac_bits)
+
+
+@lazy_njit(cache=True, nogil=True, inline="always")
+def _settle(c, s, n, es, frac_bits, table):  # pragma: no cover - numba
+    """(code, float32 value, status) that code ``c`` settles on when stored as float32(decode(c) * s) and
+    re-encoded from float64(value) / s."""
+    w = np.float32(_value(c, n, es, frac_bits, table) * s)
+    for _ in range(SETTLE_ROUNDS):
+        c2 = _encode_one(np.float64(w) / s, n, es)
+        if c2 == c:
+            return c, w, OK
+        c = c2
+        w = np.float32(_value(c, n, es, frac_bits, table) * s)
+    return c, w, UNSETTLED
+
+
+@lazy_njit(cache=True, nogil=True)
+def store_kernel(rows, scale, select, n, es, frac_bits, table, codes, values, r0, r1):  # pragma: no cover - numba
+    """`hwsim.formats._kernels.store_table` for posits: rows ``r0:r1`` where ``select``; ``table`` the value of
+    every code, or empty to decode from the bits. Past the first encode a weight's outcome depends only on its
+    code and the row's scale: cached per row (on first use) up to `_CACHE_BITS`."""
+    cached = n <= _CACHE_BITS
+    size = np.int64(1) << n if cached else 1
+    row_of = np.full(size, -1)
+    code_of = np.empty(size, np.int64)
+    value_of = np.empty(size, np.float32)
+    status = OK  # posits code NaN as NaR: never NAN
+    for r in range(r0, r1):
+        if not select[r]:
+            continue
+        s = scale[r]
+        for k in range(rows.shape[1]):
+            c = _encode_one(np.float64(rows[r, k]) / s, n, es)
+            if cached:
+                if row_of[c] != r:
+                    row_of[c] = r
+                    code_of[c], value_of[c], st = _settle(c, s, n, es, frac_bits, table)
+                    status = max(status, st)
+                codes[r, k] = code_of[c]
+                values[r, k] = value_of[c]
             else:
-                rlen = -k + 1
-                regime = np.int64(1)  # -k zeros, then a one
-            head_bits = (regime << es) | e
-            avail = nb + 1 - (rlen + es)  # fraction bits that fit beside one guard bit
-            if avail >= 0:
-                head = (head_bits << avail) | (f >> (52 - avail))
-                sticky = (f & ((np.int64(1) << (52 - avail)) - 1)) != 0
-            else:
-                head = head_bits >> (-avail)
-                sticky = (head_bits & ((np.int64(1) << (-avail)) - 1)) != 0 or f != 0
-            r = head >> 1
-            if (head & 1) == 1 and (sticky or (r & 1) == 1):
-                r += 1  # round to nearest, ties to even, on the bit string
-            if r > max_r:
-                r = max_r
-            if r < 1:
-                r = np.int64(1)
-        out[i] = ((-r) & mask_n) if neg else r
+                codes[r, k], values[r, k], st = _settle(c, s, n, es, frac_bits, table)
+                status = max(status, st)
+    return status
 
 
 def round_scaled_int(fmt: Posit, q: int, lsb_exp: int) -> int:

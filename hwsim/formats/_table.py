@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import numba
 import numpy as np
+
+from ._kernels import encode_table, thresholds
 
 
 def encode_nearest(x: np.ndarray, levels: np.ndarray, level_codes: np.ndarray,
@@ -14,26 +15,7 @@ def encode_nearest(x: np.ndarray, levels: np.ndarray, level_codes: np.ndarray,
     halfway between ``levels[i]`` and ``levels[i+1]`` goes up when ``tie_to_upper[i]``, else down. Values
     beyond the ends saturate to the end levels. NaN must be handled by the caller.
     """
-    mids = (levels[:-1] + levels[1:]) * 0.5  # exact: neighbouring levels are dyadic with few bits
     flat = np.ascontiguousarray(x, dtype=np.float64).ravel()
     out = np.empty(flat.size, dtype=level_codes.dtype)
-    _encode_kernel(flat, mids, level_codes, tie_to_upper.astype(np.bool_), out)
+    encode_table(flat, thresholds(levels, tie_to_upper), level_codes, out)
     return out.reshape(np.shape(x))
-
-
-@numba.njit(cache=True, nogil=True)
-def _encode_kernel(x, mids, level_codes, tie_up, out):  # pragma: no cover - numba
-    n = mids.size
-    for i in range(x.size):
-        v = x[i]
-        # binary search: idx = number of midpoints strictly below v (a tie lands on the lower level)
-        lo, hi = 0, n
-        while lo < hi:
-            mid = (lo + hi) >> 1
-            if mids[mid] < v:
-                lo = mid + 1
-            else:
-                hi = mid
-        if lo < n and mids[lo] == v and tie_up[lo]:
-            lo += 1
-        out[i] = level_codes[lo]

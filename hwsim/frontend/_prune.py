@@ -15,7 +15,11 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
+from torch.autograd.graph import increment_version
 
+from hwsim.formats._kernels import row_square_sums, run_rows
+
+from ._blocks import L1, L2, TAYLOR, block_any, block_sums, expand_blocks, nm_mask, zero_dropped
 from ._meta import PRUNE_ATTR, QUANT_ATTR, PruneInfo
 from ._spec import PruneSpec, parse_prune
 
@@ -66,8 +70,13 @@ class Target:
         return np.ascontiguousarray(rows.T) if self.transposed else rows.reshape(tuple(self.weight.shape))
 
     def rows(self) -> np.ndarray:
-        """The weight as float64 (out, K): one row per output channel, i.e. the GEMM view transposed."""
-        return self.to_rows(self.weight.detach().cpu().double().numpy())
+        """The weight as (out, K): one row per output channel, i.e. the GEMM view transposed.
+
+        For a float32 or float64 CPU weight a view of the parameter's own data (no copy; do not write to it),
+        else a float64 copy.
+        """
+        w = self.weight.detach().cpu()
+        return self.to_rows((w if w.dtype in (torch.float32, torch.float64) else w.double()).numpy())
 
 
 # Layer types whose weight is a GEMM operand: name -> (isinstance test, parameter attribute, transposed).
@@ -175,7 +184,9 @@ def select_targets(model: nn.Module, include: str | Sequence[str] | None, exclud
 def check_finite(targets: Sequence[Target]) -> None:
     """ValueError naming the first layer whose weight holds NaN or inf."""
     for t in targets:
-        if not torch.isfinite(t.weight.detach()).all():
+        w = t.weight.detach()
+        # min and max are NaN when any element is, and +-inf when one is: one pass, no full-size mask
+        if w.numel() and not all(torch.isfinite(v) for v in torch.aminmax(w)):
             raise ValueError(f"layer {t.name} has NaN or inf weights")
 
 
@@ -224,44 +235,72 @@ def _check_spec(spec: str | PruneSpec) -> PruneSpec:
     return spec  # a PruneSpec validated itself when it was built
 
 
-def _block_ids(t: Target, block: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int]]:
-    """Block index of every element of the (out, K) rows matrix, and the block-mask shape.
+def _block_layout(t: Target, block: tuple[int, int]) -> tuple[int, int]:
+    """(ceil(K / bk), groups * ceil(N / bn)): the block-mask shape of ``t``.
 
     Blocks tile the GEMM view (K, N) from its origin (the last ones partial with pad). For a grouped conv each
     group's (K, N) is tiled on its own and the groups' block masks sit side by side along N, so no block
-    straddles two groups: the mask is (ceil(K / bk), groups * ceil(N / bn)).
+    straddles two groups.
     """
     bk, bn = block
-    k_idx = np.arange(t.k)
-    n_idx = np.arange(t.out)
-    ncb = -(-t.n // bn)
-    col_block = (n_idx // t.n) * ncb + (n_idx % t.n) // bn  # (out,)
-    row_block = k_idx // bk  # (K,)
-    shape = (-(-t.k // bk), t.groups * ncb)
-    return col_block[:, None] + row_block[None, :] * shape[1], shape
+    return -(-t.k // bk), t.groups * -(-t.n // bn)
 
 
-def _block_saliency(rows: np.ndarray, grad: np.ndarray | None, ids: np.ndarray, nblocks: int,
+def _block_counts(t: Target, block: tuple[int, int]) -> np.ndarray:
+    """Real (not pad) elements of every block, in the block-mask shape."""
+    bk, bn = block
+    nkb, ncols = _block_layout(t, block)
+    cols = np.minimum(bk, t.k - bk * np.arange(nkb))
+    rows = np.tile(np.minimum(bn, t.n - bn * np.arange(ncols // t.groups)), t.groups)
+    return np.outer(cols, rows).astype(np.float64)
+
+
+_BLOCK_SUMS = {"l1": L1, "l2": L2, "taylor": TAYLOR}
+
+
+def _run_blocks(kernel, t: Target, block: tuple[int, int], *args) -> None:
+    """``kernel(*args, j0, j1)`` over ranges of ``t``'s block columns (`_blocks`), on threads when it is large."""
+    columns = _block_layout(t, block)[1]
+    run_rows(kernel, columns, t.k * t.out // max(columns, 1), *args)
+
+
+def _block_saliency(t: Target, rows: np.ndarray, grad: np.ndarray | None, block: tuple[int, int],
                     saliency: str) -> np.ndarray:
-    """Per-block saliency over each block's real elements (pad never adds zeros to a norm or a mean)."""
+    """Flat per-block saliency over each block's real elements (pad never adds zeros to a norm or a mean)."""
     # Every saliency is a mean over the block's real elements (l1: mean |w|, l2: root mean square, taylor: mean
     # |w * dL/dw|), so a partial edge block (:pad) competes on equal terms instead of always losing to full
     # blocks; for full blocks this ranks exactly as the sum would.
-    flat = ids.ravel()
-    count = np.maximum(np.bincount(flat, minlength=nblocks), 1)
-    if saliency == "l1":
-        return np.bincount(flat, np.abs(rows).ravel(), nblocks) / count
-    if saliency == "l2":
-        return np.sqrt(np.bincount(flat, (rows**2).ravel(), nblocks) / count)
     # taylor (LPViT-style): a first-order estimate of the loss change when the block is removed
-    return np.bincount(flat, np.abs(rows * grad).ravel(), nblocks) / count
+    sums = np.zeros(_block_layout(t, block))
+    _run_blocks(block_sums, t, block, rows, np.zeros((1, 1)) if grad is None else grad, _BLOCK_SUMS[saliency],
+                t.n, *block, sums)
+    mean = (sums / _block_counts(t, block)).ravel()
+    return np.sqrt(mean) if saliency == "l2" else mean
+
+
+def _expand(t: Target, keep: np.ndarray, block: tuple[int, int]) -> np.ndarray:
+    """The element mask (parameter layout) of the flat block mask ``keep``."""
+    mask = np.empty(tuple(t.weight.shape), dtype=bool)
+    _run_blocks(expand_blocks, t, block, keep.reshape(_block_layout(t, block)).view(np.uint8), t.n, *block,
+                t.to_rows(mask.view(np.uint8)))
+    return mask
+
+
+def _block_mask(t: Target, mask: np.ndarray, block: tuple[int, int]) -> np.ndarray:
+    """Blocks with any element kept in the element ``mask`` (parameter layout)."""
+    out = np.empty(_block_layout(t, block), dtype=bool)
+    _run_blocks(block_any, t, block, t.to_rows(mask.view(np.uint8)), t.n, *block, out.view(np.uint8))
+    return out
 
 
 def _top(scores: np.ndarray, keep: int) -> np.ndarray:
-    """Boolean mask of the `keep` largest scores; ties go to the lower index (stable sort)."""
-    order = np.argsort(-scores, kind="stable")
-    mask = np.zeros(scores.size, dtype=bool)
-    mask[order[:keep]] = True
+    """Boolean mask of the `keep` largest scores; ties go to the lower index (as a stable sort of -scores)."""
+    if keep <= 0 or keep >= scores.size:
+        return np.full(scores.size, keep > 0, dtype=bool)
+    # a selection instead of a sort: every score above the keep-th largest, then the first of those equal to it
+    threshold = np.partition(scores, scores.size - keep)[scores.size - keep]
+    mask = scores > threshold
+    mask[np.flatnonzero(scores == threshold)[: keep - np.count_nonzero(mask)]] = True
     return mask
 
 
@@ -344,7 +383,6 @@ def prune(
             if t.k % spec.m:
                 raise ValueError(f"N:M pruning {spec}: layer {t.name} has K={t.k} inputs per output, not a "
                                  f"multiple of M={spec.m}; exclude it")
-    block_layout = {}
     if spec.method == "block":
         bk, bn = spec.block
         for t in targets:
@@ -353,18 +391,15 @@ def prune(
                 raise ValueError(f"block {bk}x{bn} does not divide layer {t.name}: GEMM view K={t.k}, N={t.n}{grp}; "
                                  f"exclude it (exclude=[{t.name!r}]) or allow partial edge blocks with ':pad' "
                                  f"(block:{bk}x{bn}:{spec.density:g}:pad)")
-            block_layout[t.name] = _block_ids(t, spec.block)
     grads = taylor_gradients(model, targets, data) if saliency == "taylor" else [None] * len(targets)
 
-    # ---- compute every new mask (rows layout, (out, K)) before modifying anything
-    rows = [t.rows() for t in targets]
+    # ---- compute every new mask (parameter layout) before modifying anything
+    rows = [t.rows() for t in targets]  # views of the weights (float64 copies for other dtypes)
     masks: list[np.ndarray] = []
+    keeps: list[np.ndarray] = []
     if spec.method == "block":
-        sal = []
-        for t, r, g in zip(targets, rows, grads, strict=True):
-            ids, shape = block_layout[t.name]
-            g_rows = None if g is None else t.to_rows(g)
-            sal.append(_block_saliency(r, g_rows, ids, shape[0] * shape[1], saliency))
+        sal = [_block_saliency(t, r, None if g is None else t.to_rows(g), spec.block, saliency)
+               for t, r, g in zip(targets, rows, grads, strict=True)]
         if scope == "layer":
             keeps = [_top(s, _keep_count(spec.density, s.size)) for s in sal]
         else:
@@ -376,33 +411,33 @@ def prune(
             keep_all = _top(norm, round(spec.density * norm.size))
             keeps = [_at_least_one(k, s, spec.density)
                      for k, s in zip(np.split(keep_all, np.cumsum([s.size for s in sal])[:-1]), sal, strict=True)]
-        for t, keep in zip(targets, keeps, strict=True):
-            masks.append(keep[block_layout[t.name][0]])
+        masks = [_expand(t, keep, spec.block) for t, keep in zip(targets, keeps, strict=True)]
     elif spec.method == "nm":
-        for r in rows:
-            g = np.abs(r).reshape(r.shape[0], -1, spec.m)
-            rank = np.argsort(np.argsort(-g, axis=-1, kind="stable"), axis=-1, kind="stable")
-            masks.append((rank < spec.n).reshape(r.shape))
+        for t, r in zip(targets, rows, strict=True):
+            mask = np.empty(tuple(t.weight.shape), dtype=bool)
+            run_rows(nm_mask, r.shape[0], r.shape[1], r, spec.n, spec.m, t.to_rows(mask.view(np.uint8)))
+            masks.append(mask)
     elif spec.method == "unstructured":
+        # |w| in the weights' own dtype ranks exactly as in float64: the conversion is exact and monotone
         if scope == "layer":
-            masks = [_top(np.abs(r).ravel(), _keep_count(spec.density, r.size)).reshape(r.shape) for r in rows]
+            masks = [t.from_rows(_top(np.abs(r).ravel(), _keep_count(spec.density, r.size)).reshape(r.shape))
+                     for t, r in zip(targets, rows, strict=True)]
         else:
             # Global magnitude pruning in its standard form: raw |w| of all layers ranked together.
             flat = np.concatenate([np.abs(r).ravel() for r in rows])
             keep_all = _top(flat, round(spec.density * flat.size))
             parts = np.split(keep_all, np.cumsum([r.size for r in rows])[:-1])
-            masks = [_at_least_one(p, np.abs(r).ravel(), spec.density).reshape(r.shape)
-                     for p, r in zip(parts, rows, strict=True)]
+            masks = [t.from_rows(_at_least_one(p, np.abs(r).ravel(), spec.density).reshape(r.shape))
+                     for t, p, r in zip(targets, parts, rows, strict=True)]
     else:  # channel
-        for r in rows:
-            keep = _top(np.sqrt((r**2).sum(axis=1)), _keep_count(spec.density, r.shape[0]))
-            masks.append(np.repeat(keep[:, None], r.shape[1], axis=1))
+        for t, r in zip(targets, rows, strict=True):
+            keep = _top(np.sqrt(row_square_sums(r)), _keep_count(spec.density, r.shape[0]))
+            masks.append(t.from_rows(np.repeat(keep[:, None], r.shape[1], axis=1)))
 
     # ---- compose with earlier pruning and build the records
     old = dict(getattr(model, PRUNE_ATTR, None) or {})
     records: dict[str, PruneInfo] = {}
-    for t, m in zip(targets, masks, strict=True):
-        mask = t.from_rows(m)
+    for i, (t, mask) in enumerate(zip(targets, masks, strict=True)):
         prev = old.get(t.name)
         method = spec.method
         block = spec.block if spec.method == "block" else None
@@ -417,18 +452,25 @@ def prune(
         block_mask = None
         if block is not None:
             # A block counts as kept when any of its elements is; for a single block call this is exactly the
-            # ranking's choice, and after composing it says which blocks the hardware may still skip.
-            ids, shape = _block_ids(t, block)
-            block_mask = np.bincount(ids.ravel(), t.to_rows(mask).ravel(), shape[0] * shape[1]) > 0
-            block_mask = block_mask.reshape(shape)
-        records[t.name] = PruneInfo(method=method, mask=mask, density=float(mask.mean()) if mask.size else 1.0,
-                                    block=block, block_mask=block_mask, requested=requested)
+            # ranking's choice (every block has an element), and after composing it says which blocks the
+            # hardware may still skip.
+            block_mask = keeps[i].reshape(_block_layout(t, block)) if spec.method == "block" and prev is None \
+                else _block_mask(t, mask, block)
+        density = np.count_nonzero(mask) / mask.size if mask.size else 1.0
+        records[t.name] = PruneInfo(method=method, mask=mask, density=density, block=block,
+                                    block_mask=block_mask, requested=requested)
 
-    # ---- modify: masked_fill writes +0 (w * 0 would leave -0 for negative weights) and leaves kept ones as is
+    # ---- modify: dropped weights become +0 (w * 0 would leave -0 for negative weights), kept ones stay as they are
     with torch.no_grad():
         for t in targets:
-            keep = torch.from_numpy(records[t.name].mask).to(t.weight.device)
-            t.weight.masked_fill_(~keep, 0.0)
+            w = t.weight.detach()
+            keep = records[t.name].mask
+            if w.device.type == "cpu" and w.dtype in (torch.float32, torch.float64) and w.is_contiguous():
+                bits = w.numpy().reshape(-1).view(np.int32 if w.dtype == torch.float32 else np.int64)
+                run_rows(zero_dropped, w.numel(), 1, bits, keep.reshape(-1).view(np.uint8))  # in place, one pass
+                increment_version(t.weight)  # as an in-place torch op would: autograd sees the weight changed
+            else:
+                t.weight.masked_fill_(~torch.from_numpy(keep).to(w.device), 0.0)
     old.update(records)
     setattr(model, PRUNE_ATTR, old)
 
@@ -440,11 +482,11 @@ def prune(
             "shape": tuple(t.weight.shape),
             "method": info.method,
             "block": f"{info.block[0]}x{info.block[1]}" if info.block else None,
-            "kept": int(info.mask.sum()),
+            "kept": int(np.count_nonzero(info.mask)),
             "total": int(info.mask.size),
             "requested": info.requested,
             "density": info.density,
-            "blocks_kept": int(info.block_mask.sum()) if info.block_mask is not None else None,
+            "blocks_kept": int(np.count_nonzero(info.block_mask)) if info.block_mask is not None else None,
             "blocks_total": int(info.block_mask.size) if info.block_mask is not None else None,
         })
     df = pd.DataFrame(report).astype({"blocks_kept": "Int64", "blocks_total": "Int64"})  # <NA> for non-block

@@ -20,6 +20,8 @@ import torch
 from torch import nn
 
 from hwsim.formats import Fixed, NumberFormat, QuantSpec, format_spec, msq_assign, parse_quant
+from hwsim.formats._kernels import mean_square_diff
+from hwsim.formats._rows import store_rows
 
 from ._meta import QUANT_ATTR, QuantInfo
 from ._prune import Target, check_finite, select_targets, taylor_gradients
@@ -88,6 +90,9 @@ def _encode_rows(fmt: NumberFormat, rows: np.ndarray, scale: np.ndarray) -> tupl
     The first encode rounds the original weights. Storing the dequantized value in float32 can move it
     across a rounding boundary of a format whose levels are closer than float32's precision (wide SP2 fields,
     long posits); re-encoding the stored value then settles on the code that value really has.
+
+    Whole-array numpy rounds: the path of formats without a fused kernel (`store_rows` does the same per
+    weight in one pass for fixed point, SP2 and posits).
     """
     s = scale[:, None]
     codes = fmt.encode(rows / s)
@@ -146,27 +151,44 @@ def _row_modes(spec: QuantSpec, rows: np.ndarray, grad: np.ndarray | None, mix_b
         return None
     if spec.scheme == "msq":
         return msq_assign(rows, spec.fraction, bits=spec.bits)
-    return _posit_rows(spec, rows, grad, mix_by)
+    return _posit_rows(spec, rows.astype(np.float64), grad, mix_by)  # astype keeps the layout numpy sums in
 
 
 def _quantize_rows(spec: QuantSpec, rows: np.ndarray, modes: np.ndarray | None):
-    """(codes, float32 dequantized rows, float64 row scales) of (out, K) ``rows`` under ``spec`` and ``modes``."""
+    """(codes, float32 dequantized rows, float64 row scales) of (out, K) ``rows`` under ``spec`` and ``modes``.
+
+    Codes and dequantized rows come back in the memory layout of ``rows``, so a transposed target's rows view
+    is already its parameter layout.
+    """
     fmt, alt = spec.formats()
-    if modes is None:
-        scale = fmt.row_scales(rows)
-        codes, w32 = _encode_rows(fmt, rows, scale)
-        return codes, w32, scale
-    dtype = np.result_type(fmt.encode(0.0).dtype, alt.encode(0.0).dtype)
-    codes = np.zeros(rows.shape, dtype=dtype)
-    w32 = np.zeros(rows.shape, dtype=np.float32)
+    parts = [(fmt, None)] if modes is None else [(fmt, modes), (alt, ~modes)]
+    codes = np.empty_like(rows, dtype=np.result_type(*(f.encode(0.0).dtype for f, _ in parts)))
+    w32 = np.empty_like(rows, dtype=np.float32)
     scale = np.ones(rows.shape[0])
-    for f, sel in ((fmt, modes), (alt, ~modes)):
-        if sel.any():
-            r = rows[sel]
-            s = f.row_scales(r)
-            codes[sel], w32[sel] = _encode_rows(f, r, s)
-            scale[sel] = s
+    for f, sel in parts:
+        if sel is None:
+            scale = f.row_scales(rows)
+        elif sel.any():
+            # In C order a row's scale does not depend on the other rows: no copy. A transposed target's F-ordered
+            # rows get the C-ordered copy they always did, which keeps the order a posit's rms sums in.
+            scale[sel] = f.row_scales(rows)[sel] if rows.flags.c_contiguous else f.row_scales(rows[sel])
+        else:
+            continue
+        if not store_rows(f, rows, scale, codes, w32, sel):
+            part = slice(None) if sel is None else sel
+            codes[part], w32[part] = _encode_rows(f, rows[part], scale[part])
     return codes, w32, scale
+
+
+def _mse(spec: QuantSpec, w32: np.ndarray, rows: np.ndarray) -> float:
+    """The report's mean squared weight change, bit for bit the numpy expression it always was,
+    ``((w32.astype(np.float64) - rows) ** 2).mean()``: numpy sums that in the difference's memory order, the
+    rows' own layout for fixed point (its encoder keeps its input's layout) and C order for every other format
+    (so the two differ for a transposed parameter's F-ordered rows)."""
+    fmt, alt = spec.formats()
+    if alt is None and isinstance(fmt, Fixed) and not rows.flags.c_contiguous:
+        return mean_square_diff(w32.T, rows.T)  # F-ordered rows: their memory order is the transpose's C order
+    return mean_square_diff(w32, rows)
 
 
 ACT_SAMPLE = 4096  # input values kept per layer for its data-dependent MAC energy
@@ -307,7 +329,7 @@ def quantize(
     new_weights: dict[str, np.ndarray] = {}
     report = []
     for t in targets:
-        rows = t.rows()
+        rows = t.rows()  # a view: the finetuned weights when fine-tuning ran
         modes = modes_of[t.name]
         codes, w32, scale = _quantize_rows(spec, rows, modes)
         shape = tuple(t.weight.shape)  # the report's; records keep the parameter's layout via from_rows
@@ -335,7 +357,7 @@ def quantize(
             "rows": t.out,
             "w_rows": n_mode1,
             "alt_rows": t.out - n_mode1,
-            "mse": float(((w32.astype(np.float64) - rows) ** 2).mean()) if rows.size else 0.0,
+            "mse": _mse(spec, w32, rows),
             "act_format": records[t.name].act_format,
             "act_scale": act_scale,
         })
