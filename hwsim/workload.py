@@ -330,19 +330,17 @@ _OP_CLASSES = {"gemm": GemmOp, "vector": VectorOp, "unmapped": UnmappedOp, "lut"
 def dequantized_weight(op: GemmOp, arrays: Mapping[str, np.ndarray]) -> np.ndarray:
     """``float32(decode(codes) * scale)`` of a quantized GEMM, in the codes' (K, N) or (count, K, N) layout: bit
     for bit the weight `hwsim.frontend.quantize` left on the model."""
+    from .formats._rows import dequantize_rows
+
     codes, scale = arrays[op.codes], arrays[op.scale]
     formats = op.quant.weight_formats
     modes = None if op.row_modes is None else np.broadcast_to(arrays[op.row_modes], scale.shape)
-    values = np.empty(codes.shape, np.float64)
-    for mode, fmt in formats.items():
-        sel = np.ones(scale.shape, bool) if modes is None else modes == mode
-        if codes.ndim == 2:
-            values[:, sel] = fmt.decode(codes[:, sel])
-        else:
-            for g in range(codes.shape[0]):
-                values[g][:, sel[g]] = fmt.decode(codes[g][:, sel[g]])
-    values *= scale[..., None, :]
-    return values.astype(np.float32)
+    if codes.ndim == 2:  # rows are the output columns: the (N, K) transposed view, whose result transposes back
+        return dequantize_rows(formats, codes.T, scale, modes).T
+    scale = np.broadcast_to(scale, (codes.shape[0], codes.shape[2]))
+    modes = None if modes is None else np.broadcast_to(modes, scale.shape)
+    return np.stack([dequantize_rows(formats, codes[g].T, scale[g], None if modes is None else modes[g]).T
+                     for g in range(codes.shape[0])])
 
 
 def _frozen(arr) -> np.ndarray:

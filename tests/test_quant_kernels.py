@@ -96,6 +96,31 @@ def test_store_rows_matches_the_whole_array_loop_bit_for_bit(fmt):
     _check_store(fmt, w, scale, select=rng.random(w.shape[0]) < 0.5)  # one format of a mixed scheme
 
 
+@pytest.mark.parametrize("fmt", FORMATS, ids=_ids(FORMATS))
+def test_dequantizing_the_codes_gives_the_stored_float32_weights(fmt):
+    from hwsim.formats._rows import dequantize_rows
+
+    rng = np.random.default_rng(abs(hash(fmt.name)) % 2**32 + 1)
+    w, scale = _weights(fmt, rng)
+    with np.errstate(over="ignore"):
+        for rows in (w, np.ascontiguousarray(w.T).T):  # C order, and a transposed parameter's F order
+            codes = np.zeros_like(rows, dtype=fmt.encode(0.0).dtype)  # in the rows' layout, as quantize does
+            values = np.zeros_like(rows, dtype=np.float32)
+            if not store_rows(fmt, rows, scale, codes, values):
+                codes, values = _encode_rows(fmt, rows.astype(np.float64), scale)
+            got = dequantize_rows({0: fmt}, codes, scale)
+            np.testing.assert_array_equal(got.view(np.int32), values.view(np.int32))
+            assert got.flags.f_contiguous == (not rows.flags.c_contiguous)
+            if rows.shape[0] > 1:  # a mixed scheme's rows: each in the format of its mode, the others untouched
+                modes = np.arange(rows.shape[0]) % 2
+                other = SP2(3) if fmt.bits > 3 else Fixed(3, 2)
+                mixed = dequantize_rows({1: fmt, 0: other}, codes & ((1 << other.bits) - 1) * (modes[:, None] == 0)
+                                        | codes * (modes[:, None] == 1), scale, modes)
+                np.testing.assert_array_equal(mixed[1::2].view(np.int32), values[1::2].view(np.int32))
+                expect = (other.decode(codes[::2] & ((1 << other.bits) - 1)) * scale[::2, None]).astype(np.float32)
+                np.testing.assert_array_equal(mixed[::2].view(np.int32), expect.view(np.int32))
+
+
 @pytest.mark.parametrize("fmt", [SP2(4), SP2(11), Fixed(8, 7), Fixed(32, 31), Posit(8, 1), Posit(24, 1)],
                          ids=lambda f: f.name)
 def test_store_rows_threads_and_wide_rows(fmt):

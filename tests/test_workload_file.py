@@ -69,7 +69,8 @@ def _quantized(scheme: str, k=12, n=10, count=1, seed=0):
 
 
 @pytest.mark.parametrize("scheme", ["fixed:8", "fixed:3", "sp2:4", "sp2:7", "msq:4:0.5", "posit:8:1", "posit:5:0",
-                                    "posit+fixed:4:1:4:0.5", "posit+fixed:6:1:8"])
+                                    "posit+fixed:4:1:4:0.5", "posit+fixed:6:1:8", "fixed:16", "posit:16:2",
+                                    "fixed:20", "posit:24:1"])  # the last two decode without a value table
 @pytest.mark.parametrize("count", [1, 3])
 def test_derived_weights_equal_the_quantized_model_bit_for_bit(tmp_path, scheme, count):
     op, arrays, weight = _quantized(scheme, count=count)
@@ -132,6 +133,14 @@ def test_capture_stores_codes_not_floats_and_refuses_stale_codes():
         model[2].weight[0, 0] += 0.01  # changed after quantize: the codes no longer describe it
     with pytest.raises(ValueError, match="2.weight no longer equals its quantized codes"):
         capture(model, (x,))
+    conv = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, groups=1), torch.nn.Conv2d(8, 4, 3, groups=2))
+    quantize(conv, "posit+fixed:4:1:4")
+    x = torch.randn(1, 3, 8, 8)
+    assert len(capture(conv, (x,)).gemms) == 2  # the kernel-layout check passes on unchanged weights
+    with torch.no_grad():
+        conv[1].weight[3, 1, 2, 2] = -conv[1].weight[3, 1, 2, 2] + 1.0
+    with pytest.raises(ValueError, match="1.weight no longer equals its quantized codes"):
+        capture(conv, (x,))
 
 
 def _good_file(tmp_path):

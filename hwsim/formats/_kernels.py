@@ -475,3 +475,30 @@ def sq_error_fixed(rows, scale, pairwise, up, down, lo, hi) -> np.ndarray:
     out = np.empty(rows.shape[0])
     run_rows(_sq_error_fixed, rows.shape[0], rows.shape[1], rows, scale, pairwise, up, down, lo, hi, out)
     return out
+
+
+# ------------------------------------------------------------------------------------------- dequantization
+
+
+@lazy_njit(cache=True, nogil=True)
+def _dequantize_table(codes, table, scale, select, by_column, values, r0, r1):  # pragma: no cover - numba
+    if by_column:  # F order (a transposed parameter's rows): run down the memory-contiguous columns
+        for k in range(codes.shape[1]):
+            for r in range(r0, r1):
+                if select[r]:
+                    values[r, k] = np.float32(table[codes[r, k]] * scale[r])
+        return
+    for r in range(r0, r1):
+        if select[r]:
+            s = scale[r]
+            for k in range(codes.shape[1]):
+                values[r, k] = np.float32(table[codes[r, k]] * s)
+
+
+def dequantize_table(codes: np.ndarray, table: np.ndarray, scale: np.ndarray, select: np.ndarray,
+                     values: np.ndarray) -> None:
+    """``values[r] = float32(table[codes[r]] * scale[r])`` for the rows where ``select``, in one pass over the 2-D
+    ``codes`` and float32 ``values`` (any layout; ``table`` the float64 value of every code)."""
+    by_column = not codes.flags.c_contiguous and codes.flags.f_contiguous and values.flags.f_contiguous
+    run_rows(_dequantize_table, codes.shape[0], codes.shape[1], codes, table, np.ascontiguousarray(scale, np.float64),
+             np.ascontiguousarray(select, np.bool_), by_column, values)

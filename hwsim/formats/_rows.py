@@ -7,6 +7,8 @@ kernel here (a user's own `NumberFormat`) are left to the caller's reference pat
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 from ._base import NumberFormat, as_rows
@@ -14,6 +16,7 @@ from ._fixed import Fixed
 from ._kernels import (
     NAN,
     UNSETTLED,
+    dequantize_table,
     pairwise_rows,
     run_rows,
     sq_error_fixed,
@@ -86,3 +89,23 @@ def row_square_errors(fmt: SP2 | Fixed, rows: np.ndarray, scale: np.ndarray) -> 
     if type(fmt) is Fixed:
         return sq_error_fixed(rows, scale, pairwise_rows(rows), *_fixed(fmt))
     raise TypeError(f"row_square_errors takes SP2 or Fixed, not {fmt!r}")
+
+
+DECODE_TABLE_BITS = 16  # formats up to this wide dequantize by a lookup in their value table (512 KiB)
+
+
+def dequantize_rows(formats: Mapping[int, NumberFormat], codes: np.ndarray, scale: np.ndarray,
+                    modes: np.ndarray | None = None) -> np.ndarray:
+    """float32 ``decode(codes[r]) * scale[r]`` of the 2-D (out, K) ``codes`` (any layout; the result has it too),
+    row r in ``formats[modes[r]]`` (``formats[0]`` without ``modes``): bit for bit the float32 values
+    `store_rows` (or the whole-array reference loop) stored beside those codes.
+    """
+    values = np.empty_like(codes, dtype=np.float32)
+    scale = np.ascontiguousarray(scale, dtype=np.float64)
+    for mode, fmt in formats.items():
+        sel = np.ones(codes.shape[0], np.bool_) if modes is None else np.asarray(modes) == mode
+        if fmt.bits <= DECODE_TABLE_BITS:  # a code's value depends on the code alone
+            dequantize_table(codes, fmt.decode(np.arange(1 << fmt.bits).astype(codes.dtype)), scale, sel, values)
+        elif sel.any():
+            values[sel] = (fmt.decode(codes[sel]) * scale[sel, None]).astype(np.float32)
+    return values

@@ -18,7 +18,8 @@ from collections import Counter
 
 import numpy as np
 
-from ..workload import VECTOR_OPS, GemmOp, LayerFormat, UnmappedOp, VectorOp, Workload, dequantized_weight
+from ..formats._rows import dequantize_rows
+from ..workload import VECTOR_OPS, GemmOp, LayerFormat, UnmappedOp, VectorOp, Workload
 from ._meta import prune_info, quant_info
 
 # Data layout, shape bookkeeping and constant creation: no compute on this hardware.
@@ -130,7 +131,7 @@ class _Builder:
                 fields["act_codes"] = f"{layer}.act_codes"
         op = GemmOp(name=layer, target=str(node.target), role=role, m=m, k=k, n=n, count=count,
                     in_elements=in_elements, **fields)
-        if q is not None and not np.array_equal(dequantized_weight(op, self.arrays), w_gemm):
+        if q is not None and not _equals_its_codes(q, fields["quant"], self.state[param]):
             raise ValueError(f"weight {param} no longer equals its quantized codes times their scales (changed "
                              "after quantize?): quantize it again so the simulated codes are the model's")
         self.ops.append(op)
@@ -257,6 +258,17 @@ def _owned(a, dtype=None) -> np.ndarray:
     out = np.array(a, dtype=dtype, order="C", copy=True)
     out.setflags(write=False)
     return out
+
+
+def _equals_its_codes(q, layer_format: LayerFormat, weight) -> bool:
+    """Whether the parameter ``weight`` still is ``float32(decode(codes) * scale)`` of its `QuantInfo` ``q``, what
+    the workload derives from the codes (`dequantized_weight`). Compared in the parameter's own layout, row by
+    row: one pass, where the GEMM view would be strided."""
+    codes, w = np.asarray(q.codes), weight.detach().cpu().numpy()
+    if q.transposed:
+        codes, w = codes.T, w.T
+    rows = dequantize_rows(layer_format.weight_formats, codes.reshape(codes.shape[0], -1), q.scale, q.row_modes)
+    return np.array_equal(rows, w.reshape(w.shape[0], -1))
 
 
 def _gemm_view(codes: np.ndarray) -> np.ndarray:

@@ -21,7 +21,7 @@ from torch import nn
 
 from hwsim.formats import Fixed, NumberFormat, QuantSpec, format_spec, msq_assign, parse_quant
 from hwsim.formats._kernels import mean_square_diff
-from hwsim.formats._rows import store_rows
+from hwsim.formats._rows import dequantize_rows, store_rows
 
 from ._meta import QUANT_ATTR, QuantInfo
 from ._prune import Target, check_finite, select_targets, taylor_gradients
@@ -180,6 +180,12 @@ def _quantize_rows(spec: QuantSpec, rows: np.ndarray, modes: np.ndarray | None):
     return codes, w32, scale
 
 
+def _formats_by_mode(spec: QuantSpec) -> dict[int, NumberFormat]:
+    """Row mode -> format, as the records say it: {0: the format} or, mixed, {1: the first, 0: the other}."""
+    fmt, alt = spec.formats()
+    return {0: fmt} if alt is None else {1: fmt, 0: alt}
+
+
 def _mse(spec: QuantSpec, w32: np.ndarray, rows: np.ndarray) -> float:
     """The report's mean squared weight change, bit for bit the numpy expression it always was,
     ``((w32.astype(np.float64) - rows) ** 2).mean()``: numpy sums that in the difference's memory order, the
@@ -326,7 +332,9 @@ def quantize(
 
     # ---- compute every record before modifying anything
     records: dict[str, QuantInfo] = {}
-    new_weights: dict[str, np.ndarray] = {}
+    # (codes, scale, modes) in rows layout: the new float32 weights are derived from them one layer at a time below
+    # (bit for bit those _quantize_rows returned), not held for every layer at once (BERT-large: 1.3 GB)
+    row_codes: dict[str, tuple] = {}
     report = []
     for t in targets:
         rows = t.rows()  # a view: the finetuned weights when fine-tuning ran
@@ -346,7 +354,7 @@ def quantize(
             transposed=t.transposed,
             act_sample=act_sample,
         )
-        new_weights[t.name] = t.from_rows(w32)
+        row_codes[t.name] = codes, scale, modes
         n_mode1 = t.out if modes is None else int(modes.sum())
         report.append({
             "layer": t.name,
@@ -361,11 +369,14 @@ def quantize(
             "act_format": records[t.name].act_format,
             "act_scale": act_scale,
         })
+        del w32
 
     # ---- modify: weights, then hooks (this call's layers drop any ActQuant an earlier call left)
     with torch.no_grad():
         for t in targets:
-            t.weight.copy_(torch.from_numpy(new_weights[t.name]).to(t.weight.dtype))
+            codes, scale, modes = row_codes[t.name]
+            w32 = t.from_rows(dequantize_rows(_formats_by_mode(spec), codes, scale, modes))
+            t.weight.copy_(torch.from_numpy(w32))
     for t in targets:
         hooks = t.module._forward_pre_hooks
         for key in [k for k, h in hooks.items() if isinstance(h, ActQuant)]:
