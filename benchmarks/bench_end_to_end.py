@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         # a private workload cache (so "cold" and "warm" mean what they say); the user's cost cache stays
-        env = {**os.environ, "HWSIM_CACHE_DIR": str(_cache_dir(tmp))}
+        env = {**os.environ, "HWSIM_WORKLOAD_CACHE_DIR": str(tmp / "workloads")}
         print(show(pd.DataFrame(simulate_rows(args.models.split(","), env, tmp))))
         print()
         print(show(pd.DataFrame([gemm_row(env)])))
@@ -182,20 +182,6 @@ def main(argv: list[str] | None = None) -> int:
             print()
             print(show(pd.DataFrame([bert_row(env)])))
     return 0
-
-
-def _cache_dir(tmp: Path) -> Path:
-    """A cache folder whose cost entries are the user's (linked) and whose workload entries are new."""
-    from hwsim._util import cache_dir
-
-    mine = tmp / "cache"
-    mine.mkdir()
-    user = cache_dir()
-    user.mkdir(parents=True, exist_ok=True)
-    for entry in user.iterdir():
-        if entry.name != "workloads":
-            (mine / entry.name).symlink_to(entry)
-    return mine
 
 
 if __name__ == "__main__":

@@ -32,6 +32,8 @@ def _resolve_workload(model, prune, quant, example_args, example_kwargs, exclude
                                 ("train_data", train_data)) if v is not None and v is not False]
         if given:
             raise ValueError(f"{', '.join(given)}: only for models; a captured workload is already compressed")
+        if cache is False:
+            raise ValueError("cache=False: only for models; a captured workload is read as it is, never cached")
         if evaluate:
             raise ValueError("evaluate needs the model: a captured workload has no weights to run on data")
         if isinstance(model, Workload):
@@ -106,11 +108,13 @@ def _layer_tables(workload: Workload, cfg: AcceleratorConfig, tables, mac_activi
     return per_op, used
 
 
-def _run(workload: Workload, cfg: AcceleratorConfig, progress: bool, mac_activity: str = "data"):
+def _run(workload: Workload, cfg: AcceleratorConfig, mac_activity: str = "data"):
     from .cost import cost_tables, op_energy_pj, total_energy_j
     from .sim import simulate_workload
 
-    results = simulate_workload(workload, cfg, progress=progress)
+    # no bar of its own: it takes a fraction of a second, and a bar nested in the job's "simulate" phase line
+    # would write cursor movements to a pipe
+    results = simulate_workload(workload, cfg)
     tables = cost_tables(cfg)
     op_tables, data_macs = _layer_tables(workload, cfg, tables, mac_activity)
     if len(op_tables) != len(results):  # pragma: no cover - simulate_workload keeps one result per op
@@ -210,6 +214,9 @@ def _simulate(model, arch, prune, quant, baseline, example_args, example_kwargs,
         if given:
             raise ValueError(f"{', '.join(given)}: not for lut=; a LUT network is already fan-in-constrained and "
                              "quantized, and runs as logic")
+        if cache is False:
+            raise ValueError("cache=False: not for lut=; a LUT network is built as logic, not captured, so "
+                             "nothing is cached")
         from .lut._simulate import simulate_lut
 
         return simulate_lut(model, lut, evaluate=evaluate, baseline=baseline, arch=arch, data=data,
@@ -265,11 +272,11 @@ def _simulate(model, arch, prune, quant, baseline, example_args, example_kwargs,
     if act_note:
         notes.append(act_note)
     with phase("simulate"):
-        layers, totals, tables = _run(workload, cfg, progress, mac_activity)
+        layers, totals, tables = _run(workload, cfg, mac_activity)
     base = None
     if baseline == "dense":
         with phase("simulate dense baseline"):
-            _, dense, _ = _run(dense_baseline(workload), cfg, False, mac_activity)
+            _, dense, _ = _run(dense_baseline(workload), cfg, mac_activity)
         base = {"cycles": dense["cycles"], "energy_j": dense["energy_j"], "latency_s": dense["latency_s"],
                 "speedup": dense["cycles"] / totals["cycles"], "energy_ratio": dense["energy_j"] / totals["energy_j"]}
         if accuracy is not None:  # the dense baseline quantized alike, not pruned

@@ -292,11 +292,30 @@ def _print_capture(args: argparse.Namespace, workload, name: str) -> None:
 
 
 def _check_specs(args: argparse.Namespace) -> None:
-    """An empty --prune / --quant is a mistake (a shell variable that was not set), not "no pruning"."""
+    """Refuse, in the command's own option names, what the API would refuse in its parameter names: an empty
+    --prune / --quant (a shell variable that was not set, not "no pruning"), options that do not apply to a saved
+    workload or to --lut, and options that need --quant or --prune."""
     for option in ("prune", "quant"):
         value = getattr(args, option, None)
         if value is not None and not value.strip():
             raise UsageError(f"--{option} is empty: give a spec (see --help) or leave the option out")
+
+    def given(*names: str) -> str:
+        return ", ".join(f"--{n.replace('_', '-')}" for n in names if getattr(args, n, None) not in (None, False))
+
+    model_only = ("prune", "quant", "exclude", "act_bits", "finetune", "no_cache")
+    if str(args.model).endswith(".npz"):
+        if opts := given(*model_only):
+            raise UsageError(f"{opts}: only for models; a saved workload is already captured and compressed")
+        if getattr(args, "eval", False):
+            raise UsageError("--eval needs the model: a saved workload has no weights to run on data")
+    if getattr(args, "lut", None) and (opts := given(*model_only, "allow_unmapped")):
+        raise UsageError(f"{opts}: not for --lut; a LUT network is already fan-in-constrained and quantized, runs "
+                         "as logic and is not captured")
+    if args.quant is None and (opts := given("act_bits", "finetune")):
+        raise UsageError(f"{opts}: for quantized models; give --quant")
+    if args.prune is None and args.quant is None and args.exclude:
+        raise UsageError("--exclude applies to pruning and quantization; give --prune or --quant")
 
 
 def _cmd_simulate(args: argparse.Namespace) -> None:

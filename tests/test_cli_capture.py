@@ -175,6 +175,16 @@ def test_torch_export_failure_is_one_line_and_verbose_shows_the_detail(tmp_path,
     (["gemm", "--m", "8", "--k", "8", "--n", "8", "--density", "0"], r"--density must lie in \(0, 1\]"),
     (["gemm", "--m", "8", "--k", "8", "--n", "8", "--mac", "sp2", "--param", "w_bits=1"], "w_bits must be >= 2"),
     (["formats", "show", "fixed:4:3", "-q", "--csv", "{out}/t.csv", "--plot", "{out}/t.txt"], "must end in .png"),
+    # options named as the user typed them, for combinations that do not apply
+    (["simulate", "w.npz", "--act-bits", "8", "--no-cache", "--out", "{out}"],
+     "--act-bits, --no-cache: only for models"),
+    (["simulate", "w.npz", "--eval", "--out", "{out}"], "--eval needs the model"),
+    (["simulate", "digits_lut", "--lut", "full", "--no-cache", "--out", "{out}"], "--no-cache: not for --lut"),
+    (["simulate", "digits_lut", "--lut", "full", "--finetune", "2", "--out", "{out}"], "--finetune: not for --lut"),
+    (["simulate", "digits_mlp", "--act-bits", "8", "--out", "{out}"], "--act-bits: for quantized models; give "
+                                                                       "--quant"),
+    (["capture", "digits_mlp", "--finetune", "1", "-o", "{out}/w.npz"], "--finetune: for quantized models"),
+    (["capture", "digits_mlp", "--exclude", "fc*", "-o", "{out}/w.npz"], "--exclude applies to pruning"),
 ])
 def test_nonsense_specs_and_options_are_refused_before_any_output(tmp_path, capsys, argv, match):
     import re

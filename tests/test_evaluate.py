@@ -259,9 +259,9 @@ def test_simulate_eval_errors(tmp_path, capsys):
     wl = tmp_path / "w.npz"
     assert main(["capture", "digits_mlp", "--quant", "fixed:4", "--act-bits", "4", "-o", str(wl)]) == 0
     assert main(["simulate", str(wl), "--eval", "--out", str(tmp_path / "b")]) == 2
-    assert "evaluate needs the model" in capsys.readouterr().err
+    assert "--eval needs the model: a saved workload" in capsys.readouterr().err
     assert main(["simulate", "digits_mlp", "--act-bits", "8", "--out", str(tmp_path / "c")]) == 2
-    assert "act_bits applies to quantized layers" in capsys.readouterr().err
+    assert "--act-bits: for quantized models; give --quant" in capsys.readouterr().err
 
 
 # ------------------------------------------------------------------------------------ review: edge cases
@@ -398,6 +398,8 @@ def test_options_that_do_not_apply_are_refused_before_any_work():
     with pytest.raises(ValueError, match="act_bits, finetune, data, train_data: only for models"):
         hwsim.simulate(hwsim_workload(), act_bits=8, finetune=1, data=(split.x_test, split.y_test),
                        train_data=(split.x_train, split.y_train))
+    with pytest.raises(ValueError, match="cache=False: only for models; a captured workload is read as it is"):
+        hwsim.simulate(hwsim_workload(), cache=False)
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
 
 

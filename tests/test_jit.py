@@ -30,3 +30,20 @@ def test_lazy_kernels_compile_on_first_call_and_call_each_other(tmp_path, monkey
     assert hasattr(mod.inner, "py_func") and hasattr(mod.outer, "py_func")  # the module now holds dispatchers
     assert wrapper(5) == 20  # the original reference still works
 
+
+
+def test_importing_hwsim_and_a_gemm_run_load_no_numba_torch_or_matplotlib():
+    import subprocess
+    import sys
+
+    code = textwrap.dedent("""
+        import sys
+        import hwsim, hwsim.formats, hwsim.workload, hwsim.sim, hwsim.mac, hwsim.cli
+        from hwsim.cli import main
+        assert main(["gemm", "--m", "64", "--k", "64", "--n", "64", "--density", "0.5"]) == 0
+        heavy = sorted(m for m in ("numba", "torch", "matplotlib") if m in sys.modules)
+        hwsim.formats.parse_quant("sp2:4")  # parsing a spec compiles nothing either
+        print("loaded:", ",".join(heavy) or "-", "numba" in sys.modules)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines()[-1] == "loaded: - False", out

@@ -94,6 +94,7 @@ def test_registry_model_with_mac_baseline():
     (dict(lut="exact"), "lut must be one of full, observed"),
     (dict(lut="full", prune="block:8x8:0.5"), "prune: not for lut="),
     (dict(lut="full", quant="fixed:8", act_bits=8), "quant, act_bits: not for lut="),
+    (dict(lut="full", cache=False), "cache=False: not for lut=; a LUT network is built as logic"),
     (dict(lut="full", baseline="dense"), "baseline must be 'mac'"),
     (dict(baseline="mac"), "give lut="),
     (dict(lut="full", arch="configs/default.yaml"), "applies only to baseline='mac'"),

@@ -19,6 +19,7 @@ from hwsim.frontend._workload_cache import workload_for
 def cache(tmp_path, monkeypatch):
     monkeypatch.setenv("HWSIM_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("HWSIM_WORKLOAD_CACHE_MB", raising=False)
+    monkeypatch.delenv("HWSIM_WORKLOAD_CACHE_DIR", raising=False)
     return tmp_path / "cache" / "workloads"
 
 
@@ -95,6 +96,7 @@ def test_when_the_cache_does_not_apply(cache, torch_one_thread):
     assert status == "module"
     r = hwsim.simulate("digits_mlp", quant="fixed:8", evaluate=True)
     assert r.meta["workload_cache"] == "evaluate"
+    assert "workload    captured; not cached: evaluation needs the model itself" in r.summary()
     assert not cache.exists() or not list(cache.glob("digits_mlp-*"))
     with pytest.raises(TypeError, match="cache must be True or False"):
         workload_for("deit_tiny", check_request(), cache="yes")
@@ -114,6 +116,13 @@ def test_damaged_entries_are_captured_again_and_the_size_limit_evicts(cache, mon
     monkeypatch.setenv("HWSIM_WORKLOAD_CACHE_MB", "lots")
     with pytest.raises(ValueError, match="HWSIM_WORKLOAD_CACHE_MB must be a number"):
         workload_for("deit_tiny", req)
+
+
+def test_the_workload_cache_folder_can_be_set_on_its_own(cache, tmp_path, monkeypatch, torch_one_thread):
+    own = tmp_path / "elsewhere"
+    monkeypatch.setenv("HWSIM_WORKLOAD_CACHE_DIR", str(own))
+    _, _, status = workload_for("deit_tiny", check_request(quant="fixed:8"))
+    assert status == "stored" and len(list(own.glob("deit_tiny-*.npz"))) == 1 and not cache.exists()
 
 
 def Workload_loads(path) -> bool:

@@ -2,17 +2,17 @@
 
 Pruning, quantization and torch.export take seconds to minutes for a large model; simulating the result takes a
 fraction of a second. So `workload_for` captures a model once per key and later runs read the saved workload
-(``cache_dir()/workloads``, least recently used entries evicted beyond ``$HWSIM_WORKLOAD_CACHE_MB``, default
-2048; 0 turns storing off). The key holds the request (prune and quant specs, act_bits, finetune, exclude,
-strictness), the torch and numpy versions, torch's thread count (calibration sums depend on it) and a digest of
-the hwsim and model sources, plus:
+(``$HWSIM_WORKLOAD_CACHE_DIR``, else ``cache_dir()/workloads``; least recently used entries are evicted beyond
+``$HWSIM_WORKLOAD_CACHE_MB``, default 2048; 0 turns storing off). The key holds the request (prune and quant
+specs, act_bits, finetune, exclude, strictness), the torch and numpy versions, torch's thread count (calibration
+sums depend on it) and a digest of the hwsim and model sources, plus:
 
 - a registry model without data: its name. Its weights are the reproducible initial weights of its code, so a
   hit needs neither torch nor the model; such entries are written only after a build showed the name is one.
 - a registry model with data, or a model file: a fingerprint of the built model's weights and buffers, its
   example inputs, the file's bytes and the source files of every module class it uses.
 
-A torch module passed in, an evaluation, and user-given data are never cached (`CACHE_OFF_REASONS`).
+A torch module passed in, an evaluation, and user-given data are never cached (`CACHE_STATUS`).
 """
 
 from __future__ import annotations
@@ -130,9 +130,12 @@ def fingerprint_key(resolved, request, strict: bool) -> dict:
 
 
 def _cache_root() -> Path:
+    """``$HWSIM_WORKLOAD_CACHE_DIR``, else ``cache_dir()/workloads`` (a separate setting so a benchmark or a CI
+    job can start from an empty workload cache and still share the cost cache)."""
     from .._util import cache_dir
 
-    return cache_dir() / "workloads"
+    own = os.environ.get("HWSIM_WORKLOAD_CACHE_DIR")
+    return Path(own) if own else cache_dir() / "workloads"
 
 
 def entry_path(key: dict) -> Path:
@@ -155,7 +158,12 @@ def lookup(key: dict):
     except ValueError:
         path.unlink(missing_ok=True)
         return None
-    os.utime(path)  # most recently used
+    except OSError:  # unreadable, or evicted by another process meanwhile: capture instead
+        return None
+    try:
+        os.utime(path)  # most recently used
+    except OSError:  # a read-only cache still serves hits
+        pass
     return workload
 
 
@@ -182,22 +190,41 @@ def store(key: dict, workload, limit: int) -> Path | None:
         path.parent.mkdir(parents=True, exist_ok=True)
         with phase("write workload cache"):
             workload.save(path)
-        entries = sorted(_cache_root().glob("*.npz"), key=lambda p: p.stat().st_mtime, reverse=True)
-        total = 0
-        for p in entries:
-            total += p.stat().st_size
-            if total > limit and p != path:
-                p.unlink(missing_ok=True)
     except OSError:
         return None
+    _evict(path, limit)
     return path
 
 
-CACHE_OFF_REASONS = {
-    "module": "a torch module passed in (its code and state are the caller's)",
-    "evaluate": "evaluation needs the model itself",
-    "data": "user-given data",
-    "off": "caching turned off",
+def _evict(keep: Path, limit: int) -> None:
+    """Remove the least recently used entries (by mtime: `lookup` touches a hit) beyond ``limit`` bytes, never
+    ``keep``; an entry another process removes meanwhile is skipped."""
+    entries = []
+    for p in _cache_root().glob("*.npz"):
+        try:
+            st = p.stat()
+        except OSError:
+            continue
+        entries.append((st.st_mtime, st.st_size, p))
+    total = 0
+    for _, size, p in sorted(entries, key=lambda e: e[0], reverse=True):
+        total += size
+        if total > limit and p != keep:
+            try:
+                p.unlink(missing_ok=True)
+            except OSError:
+                continue
+
+
+# What `workload_for` did, by the status it returns (``report.meta["workload_cache"]``), in words for the report.
+CACHE_STATUS = {
+    "hit": "read from the workload cache",
+    "stored": "captured, and stored in the workload cache",
+    "unwritable": "captured; the workload cache could not be written",
+    "module": "captured; not cached: a torch module passed in (its code and state are the caller's)",
+    "evaluate": "captured; not cached: evaluation needs the model itself",
+    "data": "captured; not cached: user-given data",
+    "off": "captured; caching turned off",
 }
 
 
@@ -205,7 +232,7 @@ def workload_for(model, request, *, example_args=None, example_kwargs=None, stri
                  cache: bool = True):
     """``(workload, prepared, cache)`` of ``model`` under ``request`` (`check_request`): the captured `Workload`,
     the `Prepared` model when one was built (None on a registry hit), and what the cache did (``hit``,
-    ``stored``, or a `CACHE_OFF_REASONS` key)."""
+    ``stored``, or why not: a `CACHE_STATUS` key)."""
     from .._util import phase
     from ._capture import capture
     from ._load import compress_model, resolve_model

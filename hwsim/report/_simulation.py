@@ -84,6 +84,11 @@ class Report:
                 f", integer datapath {100 * a['hardware_accuracy']:.2f} %"
             lines.append(f"  accuracy    {100 * a['accuracy']:.2f} % top-1{hw} (uncompressed "
                          f"{100 * a['float_accuracy']:.2f} %{dense}) on {a['data']}")
+        if self.meta.get("workload_cache"):
+            from ..frontend._workload_cache import CACHE_STATUS
+
+            status = self.meta["workload_cache"]
+            lines.append(f"  workload    {CACHE_STATUS.get(status, status)}")
         lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
 

@@ -186,7 +186,7 @@ def quant_study(model, schemes: Sequence[str] | str = DEFAULT_SCHEMES, *, arch=N
         cfg, _ = mac_for_workload(workload, base_cfg)
         hardware = integer_model(p.model, cfg.array.mac.unit)  # the simulated MAC, accumulator included
         hw_acc, _ = top1(hardware, p.data)
-        _, totals, tables = _run(workload, cfg, False, "data")
+        _, totals, tables = _run(workload, cfg, "data")
         gemms = [op for op in workload.gemms if op.quant is not None]
         row = {
             "scheme": spec, "mac": mac_text(cfg.array.mac), "accuracy": p.accuracy, "hardware_accuracy": hw_acc,
