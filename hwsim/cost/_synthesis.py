@@ -73,12 +73,18 @@ def cached_netlists(jobs: Sequence[NetlistJob], *, use_cache: bool = True) -> li
     paths = [job.cache_path() for job in jobs]
     netlists = [_read_netlist(path, use_cache) for path in paths]
     missing = [i for i, netlist in enumerate(netlists) if netlist is None]
+    if not missing:
+        return netlists
+    from .._util import phase
+
     workers = min(len(missing), os.cpu_count() or 1)
-    if workers > 1:
-        with ThreadPoolExecutor(workers, thread_name_prefix="hwsim-yosys") as pool:
-            built = list(pool.map(lambda i: _synthesize_job(jobs[i], paths[i], use_cache), missing))
-    else:
-        built = [_synthesize_job(jobs[i], paths[i], use_cache) for i in missing]
+    names = ", ".join(jobs[i].design for i in missing)
+    with phase(f"synthesize {names} (Yosys)"):
+        if workers > 1:
+            with ThreadPoolExecutor(workers, thread_name_prefix="hwsim-yosys") as pool:
+                built = list(pool.map(lambda i: _synthesize_job(jobs[i], paths[i], use_cache), missing))
+        else:
+            built = [_synthesize_job(jobs[i], paths[i], use_cache) for i in missing]
     for i, netlist in zip(missing, built, strict=True):
         netlists[i] = netlist
     return netlists

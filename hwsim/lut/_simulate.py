@@ -68,6 +68,7 @@ def simulate_lut(model, mode: str, *, evaluate: bool = False, baseline: str | No
     """See `hwsim.simulate` (``lut=``); returns a `hwsim.report.Report`."""
     import pandas as pd
 
+    from .._util import phase
     from ..report import Report
     from ._network import _train_inputs, design_inputs, load_lut_model, lut_cost, lut_design
     from ._tables import LUT_MODES
@@ -87,7 +88,8 @@ def simulate_lut(model, mode: str, *, evaluate: bool = False, baseline: str | No
     train_x = _train_inputs(mdata, name) if mode == "observed" else None
     if evaluate and (mdata is None or not mdata.test):
         raise ValueError(f"evaluate needs held-out data, and {name} has none (give data=(x, y))")
-    design = lut_design(module, mode, train_x, name=name, use_cache=use_cache)
+    with phase("minimize the logic (ESPRESSO)"):
+        design = lut_design(module, mode, train_x, name=name, use_cache=use_cache)
     notes = []
     test_x, test_y = _test_xy(mdata)
     if test_x is not None:
@@ -99,7 +101,8 @@ def simulate_lut(model, mode: str, *, evaluate: bool = False, baseline: str | No
         codes_in = rng.integers(lo, hi + 1, size=(RANDOM_STIMULUS, design.in_features))
         torch_out = None
         stimulus = f"{RANDOM_STIMULUS} uniformly random input codes ({name} has no data)"
-    cost = lut_cost(design, codes_in, use_cache=use_cache)
+    with phase("synthesize and simulate the gates"):
+        cost = lut_cost(design, codes_in, use_cache=use_cache)
     workload = lut_workload(design, cost)
     notes.append(f"LUT network in {mode} mode: {cost.luts} LUTs ({cost.lut6} LUT6), {cost.ffs} flip-flops, "
                  f"{cost.carry4} CARRY4 from Yosys {cost.yosys} synth_xilinx (not Vivado); LogicNets' LUTCost "
