@@ -22,8 +22,40 @@ def _resolve_arch(arch) -> AcceleratorConfig:
     raise TypeError(f"arch must be an AcceleratorConfig or a YAML path, not {type(arch).__name__}")
 
 
+def _allocation_outcome(allocation: dict, totals: dict, dense: dict) -> dict:
+    """An auto prune spec's record (`hwsim.frontend._auto`) with the fraction of the dense model's metric this
+    simulation measured beside the one the allocation predicted, and a one-line note saying both."""
+    metric = allocation.get("metric")
+    key = {"latency": "cycles", "energy": "energy_j"}.get(metric)
+    measured = totals["macs"] / totals["dense_macs"] if metric == "macs" else totals[key] / dense[key]
+    out = {**allocation, "measured_fraction": measured}
+    layers = allocation.get("layers") or []
+    kept = sum(r["blocks_kept"] for r in layers) / max(sum(r["blocks_total"] for r in layers), 1)
+    predicted = allocation.get("predicted_fraction", float("nan"))
+    out["note"] = (f"{allocation.get('spec')}: {len(layers)} layers' densities chosen by "
+                   f"{'the DP' if allocation.get('solver') == 'dp' else 'the LPViT search'} ({100 * kept:.1f} % of "
+                   f"their blocks kept); {metric} {measured:.4f} of the dense model's on this accelerator "
+                   f"(budget {allocation.get('budget')}, predicted {predicted:.4f})")
+    return out
+
+
+def _allocation_config(cfg: AcceleratorConfig, arch, quant) -> AcceleratorConfig:
+    """The accelerator an ``auto:`` prune spec allocates on: the simulated one. Without ``arch`` that is the
+    default config with the MAC ``quant`` needs (as `mac_for_workload` will choose it, at the default activation
+    width: the allocation runs before activations are calibrated)."""
+    if arch is not None or not quant:
+        return cfg
+    from .arch import MacConfig
+    from .formats import parse_quant
+
+    kind, params = parse_quant(quant).default_mac()
+    mac = MacConfig(kind=kind, params={**params, "x_bits": cfg.array.mac.unit.x_bits})
+    return dataclasses.replace(cfg, array=dataclasses.replace(cfg.array, mac=mac))
+
+
 def _resolve_workload(model, prune, quant, example_args, example_kwargs, exclude, allow_unmapped, act_bits=None,
-                      finetune=None, evaluate=False, baseline=None, data=None, train_data=None, cache=True):
+                      finetune=None, evaluate=False, baseline=None, data=None, train_data=None, cache=True,
+                      arch=None):
     """(workload, the `Prepared` model or None, what the workload cache did or None for a saved workload)."""
     if isinstance(model, Workload) or (isinstance(model, str | os.PathLike) and str(model).endswith(".npz")):
         given = [n for n, v in (("prune", prune), ("quant", quant), ("exclude", exclude),
@@ -46,7 +78,7 @@ def _resolve_workload(model, prune, quant, example_args, example_kwargs, exclude
 
     request = check_request(prune=prune, quant=quant, act_bits=act_bits, finetune=finetune, exclude=exclude,
                             evaluate=evaluate, evaluate_baseline=evaluate and baseline == "dense", data=data,
-                            train_data=train_data)
+                            train_data=train_data, arch=arch)
     return workload_for(model, request, example_args=example_args, example_kwargs=example_kwargs,
                         strict=not allow_unmapped, cache=cache)
 
@@ -240,7 +272,7 @@ def _simulate(model, arch, prune, quant, baseline, example_args, example_kwargs,
             raise ValueError(f"quant {quant!r} needs a {kind} MAC, which cannot be built: {e}") from None
     workload, prepared, cached = _resolve_workload(model, prune, quant, example_args, example_kwargs, exclude,
                                                    allow_unmapped, act_bits, finetune, evaluate, baseline, data,
-                                                   train_data, cache)
+                                                   train_data, cache, arch)
     if len(workload) == 0:
         raise ValueError(f"the workload of {workload.meta.get('model', 'the model')} has no ops: nothing to simulate")
     from .sim import activation_gemm_note, compression_notes, compression_table, mac_for_workload
@@ -273,10 +305,15 @@ def _simulate(model, arch, prune, quant, baseline, example_args, example_kwargs,
         notes.append(act_note)
     with phase("simulate"):
         layers, totals, tables = _run(workload, cfg, mac_activity)
-    base = None
-    if baseline == "dense":
+    base = dense = None
+    allocation = workload.meta.get("allocation")
+    if baseline == "dense" or isinstance(allocation, dict):
         with phase("simulate dense baseline"):
             _, dense, _ = _run(dense_baseline(workload), cfg, mac_activity)
+    if isinstance(allocation, dict):
+        allocation = _allocation_outcome(allocation, totals, dense)
+        notes.append(allocation["note"])
+    if baseline == "dense":
         base = {"cycles": dense["cycles"], "energy_j": dense["energy_j"], "latency_s": dense["latency_s"],
                 "speedup": dense["cycles"] / totals["cycles"], "energy_ratio": dense["energy_j"] / totals["energy_j"]}
         if accuracy is not None:  # the dense baseline quantized alike, not pruned
@@ -284,6 +321,8 @@ def _simulate(model, arch, prune, quant, baseline, example_args, example_kwargs,
     meta = {"config": cfg.name, "mac": mac_note, "prune": prune, "quant": quant, "exclude": exclude,
             "act_bits": act_bits, "mac_activity": mac_activity, "finetune": None if finetune is None else str(finetune),
             "workload_ops": len(workload), "workload_cache": cached, "cost_sources": dict(tables.sources)}
+    if allocation is not None:
+        meta["allocation"] = allocation
     return Report(model=str(workload.meta.get("model", "model")), layers=layers, totals=totals,
                   area=dict(tables.area_mm2), config_yaml=dump_config(cfg), baseline=base, meta=meta,
                   compression=compression, notes=notes, accuracy=accuracy)

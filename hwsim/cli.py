@@ -260,7 +260,9 @@ def _cmd_capture(args: argparse.Namespace) -> None:
     from ._util import phase, timed_phases
 
     request = check_request(prune=args.prune, quant=args.quant, exclude=args.exclude, act_bits=args.act_bits,
-                            finetune=args.finetune)
+                            finetune=args.finetune, arch=args.arch)
+    if args.arch is not None and request.arch is None:
+        raise UsageError("--arch applies to capture with an auto: prune spec (the accelerator it allocates on)")
     with timed_phases(show=_show_progress(args)):
         workload, _, _ = workload_for(args.model, request, strict=not args.allow_unmapped, cache=not args.no_cache)
         name = str(workload.meta.get("model", args.model))
@@ -374,7 +376,9 @@ NO_CACHE_HELP = ("capture the model again instead of reading the workload cached
 MODEL_HELP = ("a registry name (e.g. deit_small) or a .py file defining `model` and `example_args` (a module or a "
               "function returning one, a tuple of inputs or a function returning it) and optionally "
               "`example_kwargs` (a dict of keyword inputs)")
-PRUNE_HELP = "block:BKxBN:D[:pad], nm:N:M, unstructured:D or channel:D (D = fraction kept)"
+PRUNE_HELP = ("block:BKxBN:D[:pad], nm:N:M, unstructured:D or channel:D (D = fraction kept), or "
+              "auto:METRIC=F[:BKxBN][:dp|:lpvit][:pad]: block pruning with per-layer densities chosen so that the "
+              "simulated METRIC (latency, energy or macs) is at most F of the dense model's")
 QUANT_HELP = "fixed:B, sp2:B, msq:B:SP2_FRACTION, posit:N[:ES] or posit+fixed:N:ES:FIXED_BITS[:POSIT_FRACTION]"
 ACT_BITS_HELP = ("quantize the input activations of the quantized layers to B-bit fixed point too (calibrated "
                  "on the model's training inputs, or its example input when it has no data)")
@@ -455,6 +459,8 @@ def build_parser() -> argparse.ArgumentParser:
     cap.add_argument("--exclude", action="append", metavar="PATTERN", help=EXCLUDE_HELP)
     cap.add_argument("--act-bits", type=int, metavar="B", help=ACT_BITS_HELP)
     cap.add_argument("--finetune", type=int, metavar="N", help=FINETUNE_HELP)
+    cap.add_argument("--arch", metavar="FILE", help="accelerator config YAML an auto: prune spec allocates on "
+                     "(default: configs/default.yaml with the MAC the --quant scheme needs)")
     cap.add_argument("-o", "--output", type=Path, required=True, help="workload file to write (.npz)")
     cap.add_argument("--allow-unmapped", action="store_true", help="keep ops with no hardware mapping as "
                      "'unmapped' entries instead of failing")

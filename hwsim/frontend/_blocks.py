@@ -15,7 +15,7 @@ import numpy as np
 
 from hwsim._util.jit import lazy_njit
 
-L1, L2, TAYLOR = 0, 1, 2  # what a block sums: |w|, w**2, |w * grad|
+L1, L2, TAYLOR, SUM = 0, 1, 2, 3  # what a block sums: |w|, w**2, |w * grad|, w
 
 
 @lazy_njit(cache=True, nogil=True)
@@ -34,8 +34,10 @@ def block_sums(rows, grad, what, n, bk, bn, out, j0, j1):  # pragma: no cover - 
                         s += abs(w)
                     elif what == L2:
                         s += w * w
-                    else:
+                    elif what == TAYLOR:
                         s += abs(w * grad[r, k])
+                    else:
+                        s += w
                 out[kb, j] = s
 
 

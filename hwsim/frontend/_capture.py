@@ -20,7 +20,7 @@ import numpy as np
 
 from ..formats._rows import dequantize_rows
 from ..workload import VECTOR_OPS, GemmOp, LayerFormat, UnmappedOp, VectorOp, Workload
-from ._meta import prune_info, quant_info
+from ._meta import ALLOCATION_ATTR, prune_info, quant_info
 
 # Data layout, shape bookkeeping and constant creation: no compute on this hardware.
 LAYOUT_OPS = {
@@ -334,4 +334,7 @@ def capture(model, args, kwargs=None, *, strict: bool = True, name: str | None =
                          "pass strict=False (--allow-unmapped) to keep them as unmapped entries")
     meta = {"model": name or type(model).__name__,
             "inputs": [list(a.shape) for a in args if hasattr(a, "shape")]}
+    allocation = getattr(model, ALLOCATION_ATTR, None)
+    if allocation is not None:
+        meta["allocation"] = allocation
     return Workload(builder.ops, builder.arrays, meta)

@@ -103,6 +103,7 @@ class Request(NamedTuple):
     evaluate_baseline: bool
     data: object
     train_data: object
+    arch: object = None  # the AcceleratorConfig an auto prune spec allocates against (None for other specs)
 
 
 class Resolved(NamedTuple):
@@ -118,9 +119,10 @@ class Resolved(NamedTuple):
 
 
 def check_request(*, prune=None, quant=None, act_bits=None, finetune=None, exclude=None, evaluate=False,
-                  evaluate_baseline=False, data=None, train_data=None) -> Request:
+                  evaluate_baseline=False, data=None, train_data=None, arch=None) -> Request:
     """`prepare_model`'s options, parsed and checked without building anything (ValueError/TypeError naming the
-    option)."""
+    option). ``arch`` (an `AcceleratorConfig`, YAML path or None: the default with the MAC ``quant`` needs) is
+    what an ``auto:`` prune spec simulates its allocation on; with another spec it is not kept."""
     from ._spec import parse_prune, parse_quant
 
     for what, spec in (("prune", prune), ("quant", quant)):
@@ -147,7 +149,13 @@ def check_request(*, prune=None, quant=None, act_bits=None, finetune=None, exclu
         from ._finetune import check_finetune_value
 
         check_finetune_value(finetune)
-    return Request(prune_spec, quant_spec, act_bits, finetune, exclude, evaluate, evaluate_baseline, data, train_data)
+    cfg = None
+    if prune_spec is not None and prune_spec.method == "auto":
+        from .._simulate import _allocation_config, _resolve_arch
+
+        cfg = _allocation_config(_resolve_arch(arch), arch, quant)
+    return Request(prune_spec, quant_spec, act_bits, finetune, exclude, evaluate, evaluate_baseline, data, train_data,
+                   cfg)
 
 
 def resolve_model(model, example_args=None, example_kwargs=None) -> Resolved:
@@ -231,7 +239,11 @@ def compress_model(resolved: Resolved, request: Request) -> Prepared:
             base_acc = top1(base, found)[0]
     if prune_spec is not None:
         with phase("prune"):
-            do_prune(module, prune_spec, exclude=exclude)
+            if prune_spec.method == "auto":
+                do_prune(module, prune_spec, exclude=exclude, arch=r.arch, example_args=args,
+                         example_kwargs=kwargs)
+            else:
+                do_prune(module, prune_spec, exclude=exclude)
     if quant_spec is not None:
         with phase("quantize"):
             _quantize(module, quant_spec, exclude, act_bits, finetune, found, args)

@@ -18,6 +18,7 @@ import numpy as np
 
 PRUNE_ATTR = "_hwsim_prune"
 QUANT_ATTR = "_hwsim_quant"
+ALLOCATION_ATTR = "_hwsim_allocation"  # what auto pruning chose (JSON-able), carried into the workload's meta
 
 
 @dataclass(frozen=True)

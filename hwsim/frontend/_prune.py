@@ -20,7 +20,7 @@ from torch.autograd.graph import increment_version
 from hwsim.formats._kernels import row_square_sums, run_rows
 
 from ._blocks import L1, L2, TAYLOR, block_any, block_sums, expand_blocks, nm_mask, zero_dropped
-from ._meta import PRUNE_ATTR, QUANT_ATTR, PruneInfo
+from ._meta import ALLOCATION_ATTR, PRUNE_ATTR, QUANT_ATTR, PruneInfo
 from ._spec import PruneSpec, parse_prune
 
 __all__ = ["prune"]
@@ -332,6 +332,9 @@ def prune(
     scope: str = "layer",
     saliency: str = "l1",
     data: tuple | None = None,
+    arch=None,
+    example_args: tuple | None = None,
+    example_kwargs: dict | None = None,
 ) -> pd.DataFrame:
     """Prune the GEMM weights of ``model`` in place and return the per-layer density report.
 
@@ -350,6 +353,14 @@ def prune(
     ``exclude`` pattern; a matched layer type with no GEMM mapping (Conv3d, ConvTranspose, ...) is an error.
     A weight already quantized is refused (prune first: zeroing would invalidate its recorded codes).
 
+    ``auto:METRIC=F[:BKxBN][:dp|:lpvit][:pad]`` (`hwsim.frontend._auto`) block-prunes every layer at its own
+    density, chosen so that the model's simulated METRIC (``latency``, ``energy`` or ``macs``) on ``arch``
+    (an `AcceleratorConfig` or YAML path; default the default accelerator) is at most F of the dense model's,
+    with the least LPViT distortion; blocks default to the engine's (block_k x array columns). It captures the
+    model on ``example_args`` / ``example_kwargs``, which it needs, and ranks blocks by ``saliency`` (``taylor``
+    uses ``data``'s loss when given, else the output energy). The DataFrame's ``attrs["allocation"]`` holds the
+    choice: per-layer kept blocks, cost and distortion, and the predicted fraction of the dense METRIC.
+
     Kept weights keep their exact values, dropped ones become +0. Each weight's `PruneInfo` lands in
     ``model._hwsim_prune``; a second call composes: mask = AND of both, method ``"first+second"`` when the two
     differ (e.g. ``"block+nm"``), and an earlier block structure is kept (its block_mask recomputed from the
@@ -365,10 +376,16 @@ def prune(
         raise ValueError(f"scope must be one of {', '.join(SCOPES)}, not {scope!r}")
     if saliency not in SALIENCIES:
         raise ValueError(f"saliency must be one of {', '.join(SALIENCIES)}, not {saliency!r}")
-    if spec.method != "block" and saliency != "l1":
+    if spec.method not in ("block", "auto") and saliency != "l1":
         raise ValueError(f"saliency={saliency!r} applies to block pruning only; {spec.method} ranks by magnitude")
     if scope == "global" and spec.method not in ("block", "unstructured"):
         raise ValueError(f"scope='global' applies to block and unstructured pruning, not {spec.method}")
+
+    auto = spec.method == "auto"
+    if not auto and (arch is not None or example_args is not None or example_kwargs is not None):
+        raise ValueError(f"arch, example_args and example_kwargs apply to auto pruning, not {spec.method}")
+    if auto and example_args is None:
+        raise ValueError("auto pruning simulates the model: give example_args (its example inputs)")
 
     targets = select_targets(model, include, exclude, getattr(model, "hwsim_prunable", None))
     check_finite(targets)
@@ -377,6 +394,17 @@ def prune(
         if t.name in quantized:
             raise ValueError(f"layer {t.name} is already quantized; prune before quantize (pruning would leave "
                              "its recorded codes stale)")
+    cfg = None
+    if auto:
+        from .._simulate import _resolve_arch
+
+        cfg = _resolve_arch(arch)
+        pruned = sorted(set(getattr(model, PRUNE_ATTR, None) or {}) & {t.name for t in targets})
+        if pruned:
+            raise ValueError(f"auto pruning allocates over an unpruned model; {pruned[0]} is already pruned")
+        # the masks are block pruning's, at the layers' allocated densities (filled in below)
+        spec_asked = spec
+        spec = PruneSpec("block", 1.0, block=spec.block or (cfg.array.block_k, cfg.array.cols), pad=spec.pad)
 
     if spec.method == "nm":
         for t in targets:
@@ -390,8 +418,17 @@ def prune(
                 grp = f" per group ({t.groups} groups)" if t.groups > 1 else ""
                 raise ValueError(f"block {bk}x{bn} does not divide layer {t.name}: GEMM view K={t.k}, N={t.n}{grp}; "
                                  f"exclude it (exclude=[{t.name!r}]) or allow partial edge blocks with ':pad' "
-                                 f"(block:{bk}x{bn}:{spec.density:g}:pad)")
-    grads = taylor_gradients(model, targets, data) if saliency == "taylor" else [None] * len(targets)
+                                 f"({str(spec_asked) + ':pad' if auto else f'block:{bk}x{bn}:{spec.density:g}:pad'})")
+    energy_grads = None
+    if auto:
+        from ._auto import output_energy_gradients
+
+        args = tuple(example_args) if isinstance(example_args, tuple | list) else (example_args,)
+        energy_grads = output_energy_gradients(model, targets, args, dict(example_kwargs or {}))
+    if saliency == "taylor":
+        grads = taylor_gradients(model, targets, data) if data is not None or not auto else energy_grads
+    else:
+        grads = [None] * len(targets)
 
     # ---- compute every new mask (parameter layout) before modifying anything
     rows = [t.rows() for t in targets]  # views of the weights (float64 copies for other dtypes)
@@ -400,8 +437,14 @@ def prune(
     if spec.method == "block":
         sal = [_block_saliency(t, r, None if g is None else t.to_rows(g), spec.block, saliency)
                for t, r, g in zip(targets, rows, grads, strict=True)]
+        layer_density = dict.fromkeys((t.name for t in targets), spec.density)
+        if auto:
+            from ._auto import auto_allocation
+
+            layer_density, allocation = auto_allocation(model, targets, spec_asked, spec.block, cfg, sal, args,
+                                                  dict(example_kwargs or {}), energy_grads)
         if scope == "layer":
-            keeps = [_top(s, _keep_count(spec.density, s.size)) for s in sal]
+            keeps = [_top(s, _keep_count(layer_density[t.name], s.size)) for t, s in zip(targets, sal, strict=True)]
         else:
             # Global: each layer's block saliencies are divided by that layer's mean block saliency, so every
             # layer's average block scores 1. Raw norms scale with a layer's weight magnitude (init ~ 1/sqrt(fan_in))
@@ -441,7 +484,7 @@ def prune(
         prev = old.get(t.name)
         method = spec.method
         block = spec.block if spec.method == "block" else None
-        requested = spec.density
+        requested = layer_density[t.name] if spec.method == "block" else spec.density
         if prev is not None:
             requested *= prev.requested  # composed: the product of what each call asked for
             mask = mask & prev.mask
@@ -490,7 +533,12 @@ def prune(
             "blocks_total": int(info.block_mask.size) if info.block_mask is not None else None,
         })
     df = pd.DataFrame(report).astype({"blocks_kept": "Int64", "blocks_total": "Int64"})  # <NA> for non-block
-    df.attrs["spec"] = str(spec)
+    df.attrs["spec"] = str(spec_asked if auto else spec)
     df.attrs["scope"] = scope
     df.attrs["density"] = float(df["kept"].sum() / df["total"].sum())
+    if auto:
+        df.attrs["allocation"] = allocation
+        setattr(model, ALLOCATION_ATTR, {
+            **{k: v for k, v in allocation.items() if k != "layers"},
+            "layers": allocation["layers"][["layer", "blocks_kept", "blocks_total"]].to_dict(orient="records")})
     return df

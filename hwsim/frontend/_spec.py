@@ -1,6 +1,8 @@
 """Prune and quantization spec strings, shared by every command (a density is always the fraction kept).
 
-prune: ``block:BKxBN:D[:pad]``, ``nm:N:M``, ``unstructured:D``, ``channel:D``
+prune: ``block:BKxBN:D[:pad]``, ``nm:N:M``, ``unstructured:D``, ``channel:D``, and the hardware-aware
+       ``auto:METRIC=F[:BKxBN][:dp|:lpvit][:pad]`` (block pruning with per-layer densities chosen so that the
+       simulated METRIC, latency, energy or macs, is at most F of the dense model's; see `hwsim.frontend._auto`)
 quant: see `hwsim.formats` (``fixed:B``, ``sp2:B``, ``msq:B:F``, ``posit:N[:ES]``, ``posit+fixed:N:ES:B[:F]``);
        re-exported here for the front end.
 """
@@ -13,7 +15,9 @@ from hwsim.formats import QUANT_SCHEMES, QuantSpec, parse_quant, spec_number
 
 __all__ = ["PRUNE_METHODS", "QUANT_SCHEMES", "PruneSpec", "QuantSpec", "parse_prune", "parse_quant"]
 
-PRUNE_METHODS = ("block", "nm", "unstructured", "channel")
+PRUNE_METHODS = ("block", "nm", "unstructured", "channel", "auto")
+AUTO_METRICS = ("latency", "energy", "macs")  # what an auto spec's budget limits, as a fraction of the dense model
+AUTO_SOLVERS = ("dp", "lpvit")  # the allocation: RD_PRUNE's dynamic programme, LPViT's equal-slope search
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,10 +33,23 @@ class PruneSpec:
     pad: bool = False  # block: allow partial edge blocks when the block shape does not divide the weight
     n: int | None = None
     m: int | None = None
+    metric: str | None = None  # auto: what the budget (``density``, a fraction of the dense model's) limits
+    solver: str | None = None  # auto: dp or lpvit
 
     def __post_init__(self) -> None:
         if self.method not in PRUNE_METHODS:
             raise ValueError(f"unknown prune method {self.method!r}; choose from {', '.join(PRUNE_METHODS)}")
+        if self.method == "auto":
+            if self.metric not in AUTO_METRICS:
+                raise ValueError(f"auto pruning budgets one of {', '.join(AUTO_METRICS)}, not {self.metric!r}")
+            if self.solver not in AUTO_SOLVERS:
+                raise ValueError(f"auto pruning solves by {' or '.join(AUTO_SOLVERS)}, not {self.solver!r}")
+            d = self.density
+            if isinstance(d, bool) or not isinstance(d, int | float) or not 0.0 < d <= 1.0:
+                raise ValueError(f"the {self.metric} budget must be a fraction of the dense model's in (0, 1], not "
+                                 f"{d!r}")
+        elif self.metric is not None or self.solver is not None:
+            raise ValueError(f"{self.method} pruning takes no budget metric or solver (those are auto's)")
         if self.method == "nm":
             n, m = self.n, self.m
             if not all(isinstance(v, int) and not isinstance(v, bool) for v in (n, m)) or m < 1 or not 1 <= n <= m:
@@ -45,11 +62,13 @@ class PruneSpec:
         if isinstance(d, bool) or not isinstance(d, int | float) or not 0.0 <= d <= 1.0:  # also NaN
             raise ValueError(f"density must lie in [0, 1], not {d!r}")
         object.__setattr__(self, "density", float(d))
-        if self.method == "block":
+        if self.method == "block" or (self.method == "auto" and self.block is not None):
             b = self.block
             if not (isinstance(b, tuple | list) and len(b) == 2 and all(isinstance(v, int) and v >= 1 for v in b)):
                 raise ValueError(f"block pruning needs a block shape (bk, bn) of integers >= 1, not {b!r}")
             object.__setattr__(self, "block", (int(b[0]), int(b[1])))
+        elif self.method == "auto":
+            pass  # no block: the engine's own (block_k x array columns), resolved against the accelerator
         elif self.block is not None or self.pad:
             raise ValueError(f"{self.method} pruning takes no block shape or pad")
 
@@ -58,6 +77,9 @@ class PruneSpec:
             return f"block:{self.block[0]}x{self.block[1]}:{self.density:g}" + (":pad" if self.pad else "")
         if self.method == "nm":
             return f"nm:{self.n}:{self.m}"
+        if self.method == "auto":
+            block = "" if self.block is None else f":{self.block[0]}x{self.block[1]}"
+            return f"auto:{self.metric}={self.density:g}{block}:{self.solver}" + (":pad" if self.pad else "")
         return f"{self.method}:{self.density:g}"
 
 
@@ -77,6 +99,8 @@ def parse_prune(spec: str) -> PruneSpec:
             raise ValueError(f"block shape must look like 32x32 in {spec!r}, not {p[0]!r}")
         fields.update(block=(spec_number(bk, "block rows", spec), spec_number(bn, "block columns", spec)),
                       density=spec_number(p[1], "density", spec, "float"), pad=len(p) == 3)
+    elif method == "auto":
+        fields.update(_parse_auto(p, spec))
     elif method == "nm":
         if len(p) != 2:
             raise ValueError(f"N:M pruning takes nm:N:M, not {spec!r}")
@@ -89,3 +113,29 @@ def parse_prune(spec: str) -> PruneSpec:
         return PruneSpec(method, **fields)  # the range checks live in PruneSpec, once
     except ValueError as e:
         raise ValueError(f"prune {spec!r}: {e}") from None
+
+
+def _parse_auto(parts: list[str], spec: str) -> dict:
+    """The fields of ``auto:METRIC=F[:BKxBN][:dp|:lpvit][:pad]`` (the optional parts in any order)."""
+    usage = (f"auto pruning takes auto:METRIC=F[:BKxBN][:dp|:lpvit][:pad] (METRIC {', '.join(AUTO_METRICS)}), "
+             f"not {spec!r}")
+    if not parts or "=" not in parts[0]:
+        raise ValueError(usage)
+    metric, _, value = parts[0].partition("=")
+    if metric not in AUTO_METRICS:
+        raise ValueError(f"auto pruning budgets one of {', '.join(AUTO_METRICS)}, not {metric!r} in {spec!r}")
+    fields = {"metric": metric, "density": spec_number(value, f"{metric} budget", spec, "float"), "solver": "dp"}
+    seen = set()
+    for part in parts[1:]:
+        kind = "solver" if part in AUTO_SOLVERS else "pad" if part == "pad" else "block" if "x" in part else None
+        if kind is None or kind in seen:
+            raise ValueError(usage)
+        seen.add(kind)
+        if kind == "solver":
+            fields["solver"] = part
+        elif kind == "pad":
+            fields["pad"] = True
+        else:
+            bk, _, bn = part.partition("x")
+            fields["block"] = (spec_number(bk, "block rows", spec), spec_number(bn, "block columns", spec))
+    return fields

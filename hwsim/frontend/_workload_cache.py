@@ -74,7 +74,16 @@ def request_key(request, strict: bool) -> dict:
             "quant": None if request.quant is None else str(request.quant), "act_bits": request.act_bits,
             "finetune": None if request.finetune is None else repr(request.finetune), "exclude": request.exclude,
             "strict": strict, "sources": sources_digest(), "torch": _version("torch"), "numpy": np.__version__,
-            "threads": _threads()}
+            "threads": _threads(), **_arch_key(request)}
+
+
+def _arch_key(request) -> dict:
+    """An auto prune spec's allocation depends on the accelerator it simulated: its config is in the key."""
+    if getattr(request, "arch", None) is None:
+        return {}
+    from ..arch import dump_config
+
+    return {"arch": hashlib.sha256(dump_config(request.arch).encode()).hexdigest()}
 
 
 def registry_key(name: str, request, strict: bool) -> dict:

@@ -12,7 +12,7 @@ from ._datapath import (
     mac_text,
 )
 from ._gemm import GemmTiming, dense_cycles, gemm_outputs, gemm_timing, random_block_mask, tile_schedule
-from ._model import MemoryTraffic, OpResult, OpWork, op_work, schedule_memory, simulate_workload
+from ._model import MemoryTraffic, OpResult, OpWork, op_work, repriced_gemm, schedule_memory, simulate_workload
 from ._scalesim import DATAFLOWS, ScaleSimCycles, scalesim_cycles
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "mac_text",
     "op_work",
     "random_block_mask",
+    "repriced_gemm",
     "scalesim_cycles",
     "schedule_memory",
     "simulate_workload",

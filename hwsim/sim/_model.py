@@ -14,7 +14,7 @@ cycles). Each `OpResult` is built from the two; energy is its `ActionCounts` x t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -282,3 +282,25 @@ def simulate_workload(workload: Workload, cfg: AcceleratorConfig, *, progress: b
     """
     work = op_work(workload, cfg, progress=progress)
     return [OpResult.of(w, t) for w, t in zip(work, schedule_memory(work, cfg), strict=True)]
+
+
+def repriced_gemm(work: Sequence[OpWork], index: int, op: GemmOp, arrays: Mapping[str, np.ndarray],
+                  cfg: AcceleratorConfig) -> OpResult:
+    """The result op ``index`` of a simulated workload (``work``: its `op_work`) would have as ``op`` instead,
+    e.g. pruned to another block mask (``arrays`` holds ``op``'s mask), everything else as it is.
+
+    Exact, not an estimate: an op's compute and traffic depend on the op alone, and its memory schedule only on
+    the op before it (what that one left on chip), so `simulate_workload` of the workload with ``op`` in place
+    gives this same record. Per-layer cost curves for sparsity allocation are built from it.
+    """
+    if not 0 <= index < len(work):
+        raise ValueError(f"index {index} is outside the workload's {len(work)} ops")
+    new = _gemm(op, _ArraysOnly(arrays), cfg)
+    return OpResult.of(new, schedule_memory([*work[max(index - 1, 0):index], new], cfg)[-1])
+
+
+@dataclass(frozen=True, slots=True)
+class _ArraysOnly:
+    """What `_gemm` reads of a workload: its arrays."""
+
+    arrays: Mapping[str, np.ndarray]

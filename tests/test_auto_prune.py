@@ -1,0 +1,129 @@
+"""Hardware-aware block pruning (``auto:METRIC=F``): the allocation meets its budget on the simulator, measured on
+the pruned model's own simulation, for random budgets, metrics and both solvers; the spec, the errors, the cache
+key and the report."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import hwsim
+from hwsim.frontend import capture, parse_prune, prune, prune_info
+from hwsim.frontend._load import resolve_model
+
+
+def _measured(model, args, metric: str, arch=None) -> float:
+    report = hwsim.simulate(capture(model, args), arch, baseline="dense")
+    t, b = report.totals, report.baseline
+    if metric == "latency":
+        return t["cycles"] / b["cycles"]
+    if metric == "energy":
+        return t["energy_j"] / b["energy_j"]
+    return t["macs"] / t["dense_macs"]
+
+
+def test_spec_round_trips_and_refuses_nonsense():
+    for text, canonical in [("auto:latency=0.5", "auto:latency=0.5:dp"), ("auto:energy=0.6:lpvit", None),
+                            ("auto:macs=0.3:16x16:pad", "auto:macs=0.3:16x16:dp:pad"),
+                            ("auto:macs=0.3:dp:32x64", "auto:macs=0.3:32x64:dp")]:
+        spec = parse_prune(text)
+        assert str(spec) == (canonical or text) and parse_prune(str(spec)) == spec
+    for bad, match in [("auto", "auto:METRIC=F"), ("auto:speed=0.5", "budgets one of latency, energy, macs"),
+                       ("auto:latency=0", r"in \(0, 1\]"), ("auto:latency=1.5", r"in \(0, 1\]"),
+                       ("auto:latency=0.5:dp:dp", "auto:METRIC=F"), ("auto:latency=0.5:greedy", "auto:METRIC=F"),
+                       ("auto:latency=fast", "latency budget must be a number")]:
+        with pytest.raises(ValueError, match=match):
+            parse_prune(bad)
+
+
+CASES = [  # (model, metric, solver, budget range the model can reach)
+    ("vit_digits", "latency", "dp", (0.72, 1.0)),
+    ("vit_digits", "macs", "lpvit", (0.1, 0.9)),
+    ("vit_digits", "energy", "dp", (0.75, 1.0)),
+    ("vit_digits", "latency", "lpvit", (0.72, 1.0)),
+    ("digits_cnn", "macs", "dp", (0.4, 1.0)),
+    ("digits_cnn", "latency", "lpvit", (0.6, 1.0)),
+]
+
+
+@pytest.mark.parametrize(("name", "metric", "solver", "span"), CASES)
+def test_the_allocation_meets_its_budget_on_the_simulator(name, metric, solver, span):
+    rng = np.random.default_rng(abs(hash((name, metric, solver))) % 2**32)
+    budget = round(float(rng.uniform(*span)), 3)
+    r = resolve_model(name)
+    spec = f"auto:{metric}={budget}:{solver}" + (":pad" if name == "digits_cnn" else "")
+    df = prune(r.module, spec, example_args=r.args)
+    allocation = df.attrs["allocation"]
+    measured = _measured(r.module, r.args, metric)
+    assert measured <= budget, (spec, measured)
+    assert measured == pytest.approx(allocation["predicted_fraction"], rel=1e-9)  # the curves are the simulator's
+    if name == "vit_digits" and solver == "dp":  # 16 layers x 41 points: the DP spends nearly all of it
+        assert measured >= budget - 0.02, (spec, measured)
+    info = prune_info(r.module)
+    kept = allocation["layers"].set_index("layer")["blocks_kept"]
+    for layer, record in info.items():  # every layer pruned to exactly the blocks it was allocated
+        assert record.method == "block" and int(np.count_nonzero(record.block_mask)) == kept[layer]
+        assert record.block_mask.sum() >= max(1, np.ceil(0.05 * record.block_mask.size))
+
+
+def test_a_latency_budget_prunes_unevenly_where_the_engine_saves_most():
+    r = resolve_model("vit_digits")
+    df = prune(r.module, "auto:latency=0.8", example_args=r.args)
+    fractions = (df.blocks_kept / df.blocks_total).to_numpy(float)
+    assert fractions.max() - fractions.min() > 0.2  # not a uniform density in disguise
+
+
+def test_simulate_and_the_cli_run_auto_specs(tmp_path):
+    from hwsim.cli import main
+
+    report = hwsim.simulate("vit_digits", prune="auto:latency=0.85", cache=False)
+    allocation = report.meta["allocation"]
+    assert allocation["measured_fraction"] <= 0.85 and "auto:latency=0.85:dp" in report.summary()
+    assert main(["simulate", "vit_digits", "--prune", "auto:macs=0.4:lpvit", "--quant", "fixed:8", "--no-cache",
+                 "--out", str(tmp_path / "r")]) == 0
+    import json
+
+    meta = json.loads((tmp_path / "r" / "report.json").read_text())["meta"]["allocation"]
+    assert meta["measured_fraction"] <= 0.4 and meta["solver"] == "lpvit"
+    wl = tmp_path / "w.npz"
+    assert main(["capture", "vit_digits", "--prune", "auto:latency=0.9", "-o", str(wl), "--no-cache"]) == 0
+    assert hwsim.simulate(str(wl)).meta["allocation"]["measured_fraction"] <= 0.9
+
+
+def test_auto_errors_name_what_is_wrong(capsys, tmp_path):
+    from hwsim.cli import main
+
+    r = resolve_model("vit_digits")
+    with pytest.raises(ValueError, match="give example_args"):
+        prune(r.module, "auto:latency=0.8")
+    with pytest.raises(ValueError, match="scope='global' applies to block and unstructured pruning, not auto"):
+        prune(r.module, "auto:latency=0.8", example_args=r.args, scope="global")
+    with pytest.raises(ValueError, match="apply to auto pruning, not block"):
+        prune(r.module, "block:8x8:0.5", example_args=r.args)
+    with pytest.raises(ValueError, match="below what these layers reach at 0.05 density"):
+        prune(r.module, "auto:latency=0.3", example_args=r.args)
+    assert not prune_info(r.module)  # nothing was pruned by the refused calls
+    df = prune(r.module, "auto:macs=0.5", example_args=r.args, saliency="taylor")  # LPViT's ranking, output energy
+    assert df.attrs["allocation"]["predicted_fraction"] <= 0.5
+    r = resolve_model("vit_digits")
+    prune(r.module, "block:8x8:0.5")
+    with pytest.raises(ValueError, match="allocates over an unpruned model"):
+        prune(r.module, "auto:latency=0.9", example_args=r.args)
+    assert main(["capture", "vit_digits", "--prune", "block:8x8:0.5", "--arch", "configs/default.yaml",
+                 "-o", str(tmp_path / "w.npz")]) == 2
+    assert "--arch applies to capture with an auto: prune spec" in capsys.readouterr().err
+
+
+def test_the_cache_key_of_an_auto_spec_holds_its_accelerator():
+    import dataclasses
+
+    from hwsim.arch import load_config
+    from hwsim.frontend._load import check_request
+    from hwsim.frontend._workload_cache import registry_key
+
+    cfg = load_config("configs/default.yaml")
+    other = dataclasses.replace(cfg, clock_mhz=cfg.clock_mhz * 2)
+    a = registry_key("vit_digits", check_request(prune="auto:latency=0.8", arch=cfg), True)
+    b = registry_key("vit_digits", check_request(prune="auto:latency=0.8", arch=other), True)
+    c = registry_key("vit_digits", check_request(prune="block:8x8:0.5", arch=other), True)
+    assert a != b and "arch" in a and "arch" not in c
