@@ -33,7 +33,7 @@ from torch import nn
 from ._allocate import LayerCurve, allocate_dp, allocate_lagrange, allocation_totals, hardware_beta
 from ._blocks import L2, SUM, block_sums
 
-__all__ = ["GRID_POINTS", "MIN_DENSITY", "auto_allocation"]
+__all__ = ["GRID_POINTS", "MIN_DENSITY", "LayerCosts", "auto_allocation", "output_distortions", "solve"]
 
 GRID_POINTS = 41  # kept-block counts tabulated per layer (LPViT uses 101; the DP needs no finer curve)
 MIN_DENSITY = 0.05  # the fewest blocks a layer keeps, as a fraction (LPViT's --min_sp default)
@@ -94,88 +94,159 @@ def _taylor_curve(t, rows: np.ndarray, grad_rows: np.ndarray, block, order: np.n
     return np.maximum(dropped_sq, 0.0) / rows.size + 0.5 * dropped_lin**2
 
 
-def auto_allocation(model: nn.Module, targets: Sequence, spec, block: tuple[int, int], cfg, saliencies,
-                    example_args: tuple, example_kwargs: dict, grads: list[np.ndarray]) -> tuple[dict, dict]:
-    """({layer: kept density}, allocation record) of the auto ``spec`` over ``targets`` of ``model`` (unpruned),
-    their flat block saliencies ``saliencies`` (ranked as block pruning ranks) and output-energy gradients
-    ``grads``; ``cfg`` the accelerator it is simulated on."""
-    from ..cost import cost_tables, op_energy_pj
-    from ..sim import op_work, repriced_gemm, simulate_workload
-    from ..workload import GemmOp, UnmappedOp, Workload
-    from ._capture import capture
-    from ._prune import _block_counts, _block_layout
+class LayerCosts:
+    """The simulated cost of every target layer at any kept-block count, on one accelerator and metric.
 
-    captured = capture(model, example_args, example_kwargs, strict=False)
-    workload = Workload([op for op in captured if not isinstance(op, UnmappedOp)], captured.arrays)
-    tables = cost_tables(cfg)
-    clock = cfg.clock_mhz
+    The model is captured once (unpruned); a layer at k blocks is its op re-simulated in place with the k most
+    salient blocks kept (`hwsim.sim.repriced_gemm`), so a whole allocation costs ``fixed`` plus its layers' costs,
+    exactly what simulating the pruned model gives.
+    """
 
-    def measure(result) -> float:
-        if spec.metric == "latency":
-            return float(result.cycles)
-        if spec.metric == "energy":
-            return op_energy_pj(result.actions, result.cycles, tables, clock).total
-        return float(result.macs)
+    def __init__(self, model: nn.Module, targets: Sequence, block: tuple[int, int], cfg, saliencies,
+                 example_args: tuple, example_kwargs: dict, metric: str) -> None:
+        from ..cost import cost_tables
+        from ..sim import op_work, simulate_workload
+        from ..workload import GemmOp, UnmappedOp, Workload
+        from ._capture import capture
+        from ._prune import _block_counts, _block_layout
 
-    def hardware(result) -> float:
-        return op_energy_pj(result.actions, result.cycles, tables, clock).total if spec.metric == "energy" \
-            else float(result.cycles)
+        captured = capture(model, example_args, example_kwargs, strict=False)
+        self.workload = Workload([op for op in captured if not isinstance(op, UnmappedOp)], captured.arrays)
+        self.targets, self.block, self.cfg, self.metric = list(targets), block, cfg, metric
+        self.tables = cost_tables(cfg)
+        self.work = op_work(self.workload, cfg)
+        index_of = {op.weight: i for i, op in enumerate(self.workload) if isinstance(op, GemmOp) and op.weight}
+        self.ops, self.orders, self.layouts, self.counts = [], [], [], []
+        for t, sal in zip(self.targets, saliencies, strict=True):
+            i = index_of.get(f"{t.name.removesuffix('.weight').removesuffix('_weight')}.weight")
+            if i is None:
+                raise ValueError(f"auto pruning: layer {t.name} is not one GEMM of the captured graph (a weight used "
+                                 "twice or not used); exclude it")
+            self.ops.append(i)
+            self.orders.append(np.argsort(-sal, kind="stable"))  # `_top` keeps a prefix (ties to the lower index)
+            self.layouts.append(_block_layout(t, block))
+            self.counts.append(_block_counts(t, block).ravel())
+        dense = simulate_workload(self.workload, cfg)
+        self.dense_total = sum(self._measure(r)[0] for r in dense)
+        self.fixed = sum(self._measure(r)[0] for i, r in enumerate(dense) if i not in set(self.ops))
 
-    work = op_work(workload, cfg)
-    dense = simulate_workload(workload, cfg)
-    index_of = {op.weight: i for i, op in enumerate(workload) if isinstance(op, GemmOp) and op.weight}
-    curves, kept_counts, layer_ops = [], [], set()
-    for t, sal, g in zip(targets, saliencies, grads, strict=True):
-        wkey = f"{t.name.removesuffix('.weight').removesuffix('_weight')}.weight"
-        i = index_of.get(wkey)
-        if i is None:
-            raise ValueError(f"auto pruning: layer {t.name} is not one GEMM of the captured graph (a weight used "
-                             "twice or not used); exclude it")
-        layer_ops.add(i)
-        op = workload.ops[i]
-        layout = _block_layout(t, block)
-        order = np.argsort(-sal, kind="stable")  # the ranking `_top` keeps a prefix of (ties to the lower index)
-        ks = _grid(sal.size)
-        counts = _block_counts(t, block).ravel()
-        total = counts.sum()
-        cost, hw = np.empty(ks.size), np.empty(ks.size)
-        for j, k in enumerate(ks):
-            keep = np.zeros(sal.size, bool)
-            keep[order[:k]] = True
-            mask = keep.reshape(layout)
-            if op.count > 1:  # groups side by side along N -> (groups, K-blocks, N-blocks per group), as capture
-                mask = mask.reshape(mask.shape[0], op.count, -1).transpose(1, 0, 2)
-            density = float(counts[keep].sum() / total)
-            pruned = dataclasses.replace(op, mask="auto.mask", block=block, density=density, prune="block",
-                                         requested_density=density)
-            result = repriced_gemm(work, i, pruned, {"auto.mask": mask}, cfg)
-            cost[j], hw[j] = measure(result), hardware(result)
-        distortion = _taylor_curve(t, t.rows(), t.to_rows(g), block, order, ks, layout)
-        curves.append(LayerCurve(t.name, ks, distortion, cost, hw))
-        kept_counts.append(ks)
-    dense_total = sum(measure(r) for r in dense)
-    fixed = sum(measure(r) for i, r in enumerate(dense) if i not in layer_ops)
-    budget = spec.density * dense_total * (1 - BUDGET_MARGIN) - fixed
+    def _measure(self, result) -> tuple[float, float]:
+        """(the metric, the hardware term: latency, or energy for an energy budget) of one op's result."""
+        from ..cost import op_energy_pj
+
+        energy = op_energy_pj(result.actions, result.cycles, self.tables, self.cfg.clock_mhz).total \
+            if self.metric == "energy" else None
+        value = float(result.cycles) if self.metric == "latency" else energy if energy is not None \
+            else float(result.macs)
+        return value, float(result.cycles) if energy is None else energy
+
+    def blocks(self, layer: int) -> int:
+        return self.orders[layer].size
+
+    def keep(self, layer: int, k: int) -> np.ndarray:
+        """Flat block mask of layer ``layer`` keeping its ``k`` most salient blocks."""
+        keep = np.zeros(self.blocks(layer), bool)
+        keep[self.orders[layer][:k]] = True
+        return keep
+
+    def cost(self, layer: int, k: int) -> tuple[float, float]:
+        """(metric, hardware term) of target ``layer`` pruned to ``k`` blocks."""
+        from ..sim import repriced_gemm
+
+        i = self.ops[layer]
+        op = self.workload.ops[i]
+        keep = self.keep(layer, k)
+        mask = keep.reshape(self.layouts[layer])
+        if op.count > 1:  # groups side by side along N -> (groups, K-blocks, N-blocks per group), as capture
+            mask = mask.reshape(mask.shape[0], op.count, -1).transpose(1, 0, 2)
+        density = float(self.counts[layer][keep].sum() / self.counts[layer].sum())
+        pruned = dataclasses.replace(op, mask="auto.mask", block=self.block, density=density, prune="block",
+                                     requested_density=density)
+        return self._measure(repriced_gemm(self.work, i, pruned, {"auto.mask": mask}, self.cfg))
+
+    def curves(self, grids: Sequence[np.ndarray], distortions: Sequence[np.ndarray]) -> list[LayerCurve]:
+        out = []
+        for layer, (t, ks, d) in enumerate(zip(self.targets, grids, distortions, strict=True)):
+            values = np.array([self.cost(layer, int(k)) for k in ks]).reshape(-1, 2)
+            out.append(LayerCurve(t.name, ks, d, values[:, 0], values[:, 1]))
+        return out
+
+
+def output_distortions(model: nn.Module, targets: Sequence, costs: LayerCosts, grids, calib: tuple) -> list:
+    """RD_PRUNE's measured curves (``tools/pruners.py: gen_rd_curves``): for each layer and kept count, the mean
+    squared change of the model's outputs on ``calib`` with only that layer pruned (to its most salient blocks)."""
+    from torch.utils._pytree import tree_leaves
+
+    from ._prune import _expand
+
+    def outputs() -> list[torch.Tensor]:
+        return [o.double() for o in tree_leaves(model(*calib)) if torch.is_tensor(o) and o.is_floating_point()]
+
+    modes = {m: m.training for m in model.modules()}
+    out = []
+    try:
+        model.eval()
+        with torch.no_grad():
+            reference = outputs()
+            for layer, (t, ks) in enumerate(zip(targets, grids, strict=True)):
+                saved = t.weight.detach().clone()
+                curve = np.empty(ks.size)
+                try:
+                    for j, k in enumerate(ks):
+                        mask = torch.from_numpy(_expand(t, costs.keep(layer, int(k)), costs.block))
+                        t.weight.copy_(saved * mask.to(saved.dtype))
+                        curve[j] = float(sum(((a - b) ** 2).mean() for a, b in zip(outputs(), reference,
+                                                                                     strict=True)))
+                finally:
+                    t.weight.copy_(saved)
+                out.append(curve)
+    finally:
+        for m, training in modes.items():
+            m.train(training)
+    return out
+
+
+def solve(curves: Sequence[LayerCurve], costs: LayerCosts, metric: str, budget_fraction: float, solver: str
+          ) -> tuple[list[int], float | None]:
+    """(chosen point per curve, LPViT's beta or None) meeting ``budget_fraction`` of the dense total."""
+    budget = budget_fraction * costs.dense_total * (1 - BUDGET_MARGIN) - costs.fixed
     floor = sum(float(c.cost.min()) for c in curves)
     if budget < floor:
-        raise ValueError(f"auto pruning: a {spec.metric} budget of {spec.density:g} of the dense model is below what "
-                         f"these layers reach at {MIN_DENSITY:g} density ({(floor + fixed) / dense_total:.3f} of it, "
-                         "the rest of the model counted); raise the budget")
-    if spec.solver == "dp":
-        choice = allocate_dp(curves, budget)
-        beta = None
+        raise ValueError(f"auto pruning: a {metric} budget of {budget_fraction:g} of the dense model is below what "
+                         f"these layers reach at {MIN_DENSITY:g} density "
+                         f"({(floor + costs.fixed) / costs.dense_total:.3f} of it, the rest of the model counted); "
+                         "raise the budget")
+    if solver == "dp":
+        return allocate_dp(curves, budget), None
+    beta = hardware_beta(curves)
+    return allocate_lagrange(curves, budget, beta=beta), beta
+
+
+def auto_allocation(model: nn.Module, targets: Sequence, spec, block: tuple[int, int], cfg, saliencies,
+                    example_args: tuple, example_kwargs: dict, grads: list[np.ndarray],
+                    calib: tuple | None = None) -> tuple[dict, dict]:
+    """({layer: kept density}, allocation record) of the auto ``spec`` over ``targets`` of ``model`` (unpruned),
+    their flat block saliencies ``saliencies`` (ranked as block pruning ranks) and output-energy gradients
+    ``grads``; ``cfg`` the accelerator it is simulated on; ``calib`` the inputs of measured (``output``)
+    distortion (default the example inputs)."""
+    costs = LayerCosts(model, targets, block, cfg, saliencies, example_args, example_kwargs, spec.metric)
+    grids = [_grid(costs.blocks(i)) for i in range(len(targets))]
+    if spec.distortion == "output":
+        distortions = output_distortions(model, targets, costs, grids, calib or example_args)
     else:
-        beta = hardware_beta(curves)
-        choice = allocate_lagrange(curves, budget, beta=beta)
+        distortions = [_taylor_curve(t, t.rows(), t.to_rows(g), block, costs.orders[i], grids[i], costs.layouts[i])
+                       for i, (t, g) in enumerate(zip(targets, grads, strict=True))]
+    curves = costs.curves(grids, distortions)
+    choice, beta = solve(curves, costs, spec.metric, spec.density, spec.solver)
     d, c = allocation_totals(curves, choice)
-    densities = {t.name: int(ks[j]) / sal.size
-                 for t, ks, j, sal in zip(targets, kept_counts, choice, saliencies, strict=True)}
+    kept = [int(ks[j]) for ks, j in zip(grids, choice, strict=True)]
+    densities = {t.name: k / costs.blocks(i) for i, (t, k) in enumerate(zip(targets, kept, strict=True))}
     record = {"spec": str(spec), "metric": spec.metric, "budget": spec.density, "solver": spec.solver,
-              "block": list(block), "predicted_fraction": (c + fixed) / dense_total, "distortion": d,
-              "dense_total": dense_total, "fixed": fixed, "beta": beta,
-              "layers": pd.DataFrame({"layer": [t.name for t in targets],
-                                      "blocks_kept": [int(ks[j]) for ks, j in zip(kept_counts, choice, strict=True)],
-                                      "blocks_total": [s.size for s in saliencies],
+              "distortion_kind": spec.distortion, "block": list(block),
+              "predicted_fraction": (c + costs.fixed) / costs.dense_total, "distortion": d,
+              "dense_total": costs.dense_total, "fixed": costs.fixed, "beta": beta,
+              "layers": pd.DataFrame({"layer": [t.name for t in targets], "blocks_kept": kept,
+                                      "blocks_total": [costs.blocks(i) for i in range(len(targets))],
                                       "cost": [cv.cost[j] for cv, j in zip(curves, choice, strict=True)],
                                       "distortion": [cv.distortion[j] for cv, j in zip(curves, choice, strict=True)]})}
     return densities, record

@@ -214,7 +214,9 @@ def compress_model(resolved: Resolved, request: Request) -> Prepared:
     file_has_data = file is not None and any(hasattr(file, n) for n in ("eval_data", "train_data", "evaluate"))
     has_own_data = data is not None or file_has_data or (spec is not None and _registry_has_data(spec))
     sensitivity = quant_spec is not None and quant_spec.kind.sensitivity
-    needs_data = evaluate or finetune is not None or (has_own_data and (act_bits is not None or sensitivity))
+    measured = prune_spec is not None and prune_spec.method == "auto" and prune_spec.distortion == "output"
+    needs_data = evaluate or finetune is not None or (has_own_data and (act_bits is not None or sensitivity or
+                                                                        measured))
     if train_data is not None and not (act_bits is not None or sensitivity or finetune is not None):
         raise ValueError("train_data serves activation calibration (act_bits), posit+fixed row ranking and "
                          "finetune; none of them applies here")
@@ -240,8 +242,9 @@ def compress_model(resolved: Resolved, request: Request) -> Prepared:
     if prune_spec is not None:
         with phase("prune"):
             if prune_spec.method == "auto":
+                calib = found.calib_args() if measured and found is not None and found.train else None
                 do_prune(module, prune_spec, exclude=exclude, arch=r.arch, example_args=args,
-                         example_kwargs=kwargs)
+                         example_kwargs=kwargs, calib=calib)
             else:
                 do_prune(module, prune_spec, exclude=exclude)
     if quant_spec is not None:

@@ -335,6 +335,7 @@ def prune(
     arch=None,
     example_args: tuple | None = None,
     example_kwargs: dict | None = None,
+    calib: tuple | None = None,
 ) -> pd.DataFrame:
     """Prune the GEMM weights of ``model`` in place and return the per-layer density report.
 
@@ -358,7 +359,8 @@ def prune(
     (an `AcceleratorConfig` or YAML path; default the default accelerator) is at most F of the dense model's,
     with the least LPViT distortion; blocks default to the engine's (block_k x array columns). It captures the
     model on ``example_args`` / ``example_kwargs``, which it needs, and ranks blocks by ``saliency`` (``taylor``
-    uses ``data``'s loss when given, else the output energy). The DataFrame's ``attrs["allocation"]`` holds the
+    uses ``data``'s loss when given, else the output energy); ``:output`` measures distortion on ``calib``
+    (inputs; default the example inputs) instead of LPViT's estimate. The DataFrame's ``attrs["allocation"]`` holds the
     choice: per-layer kept blocks, cost and distortion, and the predicted fraction of the dense METRIC.
 
     Kept weights keep their exact values, dropped ones become +0. Each weight's `PruneInfo` lands in
@@ -382,8 +384,11 @@ def prune(
         raise ValueError(f"scope='global' applies to block and unstructured pruning, not {spec.method}")
 
     auto = spec.method == "auto"
-    if not auto and (arch is not None or example_args is not None or example_kwargs is not None):
-        raise ValueError(f"arch, example_args and example_kwargs apply to auto pruning, not {spec.method}")
+    if not auto and (arch is not None or example_args is not None or example_kwargs is not None or
+                     calib is not None):
+        raise ValueError(f"arch, example_args, example_kwargs and calib apply to auto pruning, not {spec.method}")
+    if auto and calib is not None and spec.distortion != "output":
+        raise ValueError(f"calib is the input of measured (:output) distortion; {spec} uses the Taylor estimate")
     if auto and example_args is None:
         raise ValueError("auto pruning simulates the model: give example_args (its example inputs)")
 
@@ -441,8 +446,9 @@ def prune(
         if auto:
             from ._auto import auto_allocation
 
+            calib_args = None if calib is None else tuple(calib) if isinstance(calib, tuple | list) else (calib,)
             layer_density, allocation = auto_allocation(model, targets, spec_asked, spec.block, cfg, sal, args,
-                                                  dict(example_kwargs or {}), energy_grads)
+                                                        dict(example_kwargs or {}), energy_grads, calib_args)
         if scope == "layer":
             keeps = [_top(s, _keep_count(layer_density[t.name], s.size)) for t, s in zip(targets, sal, strict=True)]
         else:

@@ -1,8 +1,9 @@
 """Prune and quantization spec strings, shared by every command (a density is always the fraction kept).
 
 prune: ``block:BKxBN:D[:pad]``, ``nm:N:M``, ``unstructured:D``, ``channel:D``, and the hardware-aware
-       ``auto:METRIC=F[:BKxBN][:dp|:lpvit][:pad]`` (block pruning with per-layer densities chosen so that the
-       simulated METRIC, latency, energy or macs, is at most F of the dense model's; see `hwsim.frontend._auto`)
+       ``auto:METRIC=F[:BKxBN][:dp|:lpvit][:taylor|:output][:pad]`` (block pruning with per-layer densities
+       chosen so that the simulated METRIC, latency, energy or macs, is at most F of the dense model's; see
+       `hwsim.frontend._auto`)
 quant: see `hwsim.formats` (``fixed:B``, ``sp2:B``, ``msq:B:F``, ``posit:N[:ES]``, ``posit+fixed:N:ES:B[:F]``);
        re-exported here for the front end.
 """
@@ -18,6 +19,7 @@ __all__ = ["PRUNE_METHODS", "QUANT_SCHEMES", "PruneSpec", "QuantSpec", "parse_pr
 PRUNE_METHODS = ("block", "nm", "unstructured", "channel", "auto")
 AUTO_METRICS = ("latency", "energy", "macs")  # what an auto spec's budget limits, as a fraction of the dense model
 AUTO_SOLVERS = ("dp", "lpvit")  # the allocation: RD_PRUNE's dynamic programme, LPViT's equal-slope search
+AUTO_DISTORTIONS = ("taylor", "output")  # LPViT's Taylor estimate (default), RD_PRUNE's measured output change
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +37,7 @@ class PruneSpec:
     m: int | None = None
     metric: str | None = None  # auto: what the budget (``density``, a fraction of the dense model's) limits
     solver: str | None = None  # auto: dp or lpvit
+    distortion: str | None = None  # auto: taylor (default) or output
 
     def __post_init__(self) -> None:
         if self.method not in PRUNE_METHODS:
@@ -44,12 +47,17 @@ class PruneSpec:
                 raise ValueError(f"auto pruning budgets one of {', '.join(AUTO_METRICS)}, not {self.metric!r}")
             if self.solver not in AUTO_SOLVERS:
                 raise ValueError(f"auto pruning solves by {' or '.join(AUTO_SOLVERS)}, not {self.solver!r}")
+            if self.distortion is None:
+                object.__setattr__(self, "distortion", "taylor")
+            if self.distortion not in AUTO_DISTORTIONS:
+                raise ValueError(f"auto pruning measures distortion by {' or '.join(AUTO_DISTORTIONS)}, not "
+                                 f"{self.distortion!r}")
             d = self.density
             if isinstance(d, bool) or not isinstance(d, int | float) or not 0.0 < d <= 1.0:
                 raise ValueError(f"the {self.metric} budget must be a fraction of the dense model's in (0, 1], not "
                                  f"{d!r}")
-        elif self.metric is not None or self.solver is not None:
-            raise ValueError(f"{self.method} pruning takes no budget metric or solver (those are auto's)")
+        elif self.metric is not None or self.solver is not None or self.distortion is not None:
+            raise ValueError(f"{self.method} pruning takes no budget metric, solver or distortion (those are auto's)")
         if self.method == "nm":
             n, m = self.n, self.m
             if not all(isinstance(v, int) and not isinstance(v, bool) for v in (n, m)) or m < 1 or not 1 <= n <= m:
@@ -79,7 +87,8 @@ class PruneSpec:
             return f"nm:{self.n}:{self.m}"
         if self.method == "auto":
             block = "" if self.block is None else f":{self.block[0]}x{self.block[1]}"
-            return f"auto:{self.metric}={self.density:g}{block}:{self.solver}" + (":pad" if self.pad else "")
+            return (f"auto:{self.metric}={self.density:g}{block}:{self.solver}"
+                    + (":output" if self.distortion == "output" else "") + (":pad" if self.pad else ""))
         return f"{self.method}:{self.density:g}"
 
 
@@ -116,8 +125,10 @@ def parse_prune(spec: str) -> PruneSpec:
 
 
 def _parse_auto(parts: list[str], spec: str) -> dict:
-    """The fields of ``auto:METRIC=F[:BKxBN][:dp|:lpvit][:pad]`` (the optional parts in any order)."""
-    usage = (f"auto pruning takes auto:METRIC=F[:BKxBN][:dp|:lpvit][:pad] (METRIC {', '.join(AUTO_METRICS)}), "
+    """The fields of ``auto:METRIC=F[:BKxBN][:dp|:lpvit][:taylor|:output][:pad]`` (the optional parts in any
+    order)."""
+    usage = (f"auto pruning takes auto:METRIC=F[:BKxBN][:dp|:lpvit][:taylor|:output][:pad] (METRIC "
+             f"{', '.join(AUTO_METRICS)}), "
              f"not {spec!r}")
     if not parts or "=" not in parts[0]:
         raise ValueError(usage)
@@ -127,12 +138,13 @@ def _parse_auto(parts: list[str], spec: str) -> dict:
     fields = {"metric": metric, "density": spec_number(value, f"{metric} budget", spec, "float"), "solver": "dp"}
     seen = set()
     for part in parts[1:]:
-        kind = "solver" if part in AUTO_SOLVERS else "pad" if part == "pad" else "block" if "x" in part else None
+        kind = "solver" if part in AUTO_SOLVERS else "distortion" if part in AUTO_DISTORTIONS else \
+            "pad" if part == "pad" else "block" if "x" in part else None
         if kind is None or kind in seen:
             raise ValueError(usage)
         seen.add(kind)
-        if kind == "solver":
-            fields["solver"] = part
+        if kind in ("solver", "distortion"):
+            fields[kind] = part
         elif kind == "pad":
             fields["pad"] = True
         else:
