@@ -344,6 +344,24 @@ def _cmd_simulate(args: argparse.Namespace) -> None:
     print(f"report written to {out}/ (report.json, layers.csv, {csv}layers.md, config.yaml, latency/energy/area.png)")
 
 
+def _cmd_study_prune(args: argparse.Namespace) -> None:
+    import shlex
+
+    from ._util import check_writable_dir
+    from .study import prune_study
+
+    out = check_writable_dir(args.out, create=False)
+    command = shlex.join(["hwsim", "study", "prune", args.model, "--budgets", args.budgets, "--metric", args.metric,
+                          *(["--arch", args.arch] if args.arch else []),
+                          *(["--finetune", str(args.finetune)] if args.finetune is not None else []),
+                          *[w for p in args.exclude or () for w in ("--exclude", p)], "--out", str(args.out)])
+    study = prune_study(args.model, args.budgets, metric=args.metric, arch=args.arch, finetune=args.finetune,
+                        exclude=args.exclude, progress=sys.stderr.isatty(), command=command)
+    study.save(out)
+    print(study.markdown())
+    print(f"study written to {out}/ (study.csv, study.md, accuracy_vs_{args.metric}.png)")
+
+
 def _cmd_study_quant(args: argparse.Namespace) -> None:
     import shlex
 
@@ -519,6 +537,20 @@ def build_parser() -> argparse.ArgumentParser:
     squant.add_argument("--exclude", action="append", metavar="PATTERN", help=EXCLUDE_HELP)
     squant.add_argument("--out", type=Path, required=True, help="folder for study.csv, study.md and the figures")
     squant.set_defaults(func=_cmd_study_quant)
+    sprune = ssub.add_parser("prune", help="accuracy vs simulated latency/energy/MACs for uniform, DP and LPViT "
+                             "block-sparsity allocations")
+    sprune.add_argument("model", metavar="MODEL", help="a registry model with data (vit_digits, digits_cnn, ...) or "
+                        "a .py file defining model, example_args and eval_data/train_data")
+    sprune.add_argument("--budgets", metavar="F1,F2,...", default="0.8,0.6,0.4,0.3",
+                        help="fractions of the dense model's simulated metric (default 0.8,0.6,0.4,0.3)")
+    sprune.add_argument("--metric", choices=("latency", "energy", "macs"), default="latency",
+                        help="what the budget limits (default latency)")
+    sprune.add_argument("--arch", metavar="FILE", help="accelerator config YAML (default configs/default.yaml)")
+    sprune.add_argument("--finetune", type=int, metavar="N", help="also fine-tune each pruned model N epochs on "
+                        "its training split with the masks held fixed")
+    sprune.add_argument("--exclude", action="append", metavar="PATTERN", help=EXCLUDE_HELP)
+    sprune.add_argument("--out", type=Path, required=True, help="folder for study.csv, study.md and the figure")
+    sprune.set_defaults(func=_cmd_study_prune)
 
     fdemo = fsub.add_parser("demo", help="write the code tables and a level plot of the 4-bit formats")
     fdemo.add_argument("--out", type=Path, default=Path("out/formats"), help="folder (default out/formats)")

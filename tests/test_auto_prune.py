@@ -143,3 +143,25 @@ def test_the_cache_key_of_an_auto_spec_holds_its_accelerator():
     b = registry_key("vit_digits", check_request(prune="auto:latency=0.8", arch=other), True)
     c = registry_key("vit_digits", check_request(prune="block:8x8:0.5", arch=other), True)
     assert a != b and "arch" in a and "arch" not in c
+
+
+def test_the_prune_study_meets_every_budget_and_writes_its_table(tmp_path, capsys):
+    from hwsim.cli import main
+    from hwsim.study import ALLOCATIONS, prune_study
+
+    study = prune_study("digits_cnn", "0.9,0.75")
+    t = study.table
+    assert list(t.allocation) == [*ALLOCATIONS, *ALLOCATIONS] and list(t.budget) == [0.9] * 3 + [0.75] * 3
+    assert (t.latency_fraction <= t.budget).all()
+    assert t.accuracy.between(0, 1).all() and (t.distortion_joint >= 0).all()
+    assert 0 < study.meta["additivity_median"] < 10
+    study.save(tmp_path / "s")
+    assert {p.name for p in (tmp_path / "s").iterdir()} == {"study.csv", "study.md", "accuracy_vs_latency.png"}
+    with pytest.raises(ValueError, match="below what digits_cnn reaches"):
+        prune_study("digits_cnn", "0.9,0.05")
+    for argv, match in [(["--budgets", "0.9,abc"], "comma-separated fractions"),
+                        (["--budgets", "1.5"], r"fraction in \(0, 1\]"), (["--metric", "speed"], "invalid choice")]:
+        assert main(["study", "prune", "digits_cnn", *argv, "--out", str(tmp_path / "x")]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and __import__("re").search(match, err), err
+    assert not (tmp_path / "x").exists()
