@@ -165,3 +165,27 @@ def test_the_prune_study_meets_every_budget_and_writes_its_table(tmp_path, capsy
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and __import__("re").search(match, err), err
     assert not (tmp_path / "x").exists()
+
+
+def test_curves_are_cached_per_model_and_recipe(tmp_path, monkeypatch):
+    monkeypatch.setenv("HWSIM_CACHE_DIR", str(tmp_path / "cache"))
+    records = []
+    for _ in range(2):
+        r = resolve_model("vit_digits")
+        records.append(prune(r.module, "auto:latency=0.85", example_args=r.args).attrs["allocation"])
+    assert [a["curves_cache"] for a in records] == ["stored", "hit"]
+    assert records[0]["layers"].blocks_kept.tolist() == records[1]["layers"].blocks_kept.tolist()
+    assert records[0]["predicted_fraction"] == records[1]["predicted_fraction"]
+    r = resolve_model("vit_digits")
+    with torch.no_grad():
+        r.module.blocks[0].mlp.fc1.weight.mul_(0.5)  # other weights: other curves
+    assert prune(r.module, "auto:latency=0.85", example_args=r.args).attrs["allocation"]["curves_cache"] == "stored"
+    r = resolve_model("vit_digits")  # the same model and a new budget or solver: the curves are reused
+    a = prune(r.module, "auto:latency=0.95:lpvit", example_args=r.args).attrs["allocation"]
+    assert a["curves_cache"] == "hit" and a["predicted_fraction"] <= 0.95
+    for entry in (tmp_path / "cache" / "curves").iterdir():
+        entry.write_text("{damaged")
+    r = resolve_model("vit_digits")
+    again = prune(r.module, "auto:latency=0.85", example_args=r.args).attrs["allocation"]
+    assert again["curves_cache"] == "stored"  # a damaged entry is computed again, to the same allocation
+    assert again["layers"].blocks_kept.tolist() == records[0]["layers"].blocks_kept.tolist()

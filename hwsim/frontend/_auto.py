@@ -24,12 +24,14 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 import torch
 from torch import nn
 
+from .._util import cache_path
 from ._allocate import LayerCurve, allocate_dp, allocate_lagrange, allocation_totals, hardware_beta
 from ._blocks import L2, SUM, block_sums
 
@@ -206,9 +208,10 @@ def output_distortions(model: nn.Module, targets: Sequence, costs: LayerCosts, g
     return out
 
 
-def solve(curves: Sequence[LayerCurve], costs: LayerCosts, metric: str, budget_fraction: float, solver: str
+def solve(curves: Sequence[LayerCurve], costs, metric: str, budget_fraction: float, solver: str
           ) -> tuple[list[int], float | None]:
-    """(chosen point per curve, LPViT's beta or None) meeting ``budget_fraction`` of the dense total."""
+    """(chosen point per curve, LPViT's beta or None) meeting ``budget_fraction`` of the dense total (``costs``:
+    a `LayerCosts` or `Totals`, for its ``dense_total`` and ``fixed``)."""
     budget = budget_fraction * costs.dense_total * (1 - BUDGET_MARGIN) - costs.fixed
     floor = sum(float(c.cost.min()) for c in curves)
     if budget < floor:
@@ -222,31 +225,100 @@ def solve(curves: Sequence[LayerCurve], costs: LayerCosts, metric: str, budget_f
     return allocate_lagrange(curves, budget, beta=beta), beta
 
 
+class Totals(NamedTuple):
+    """The dense model's total of the metric, and the part no target layer changes."""
+
+    dense_total: float
+    fixed: float
+
+
+CURVES_VERSION = 1
+
+
+def _curves_key(model, targets, spec, block, cfg, example_args, example_kwargs, calib, saliency) -> dict:
+    """Everything a model's curves depend on: its weights and inputs, the layers, block, ranking, accelerator,
+    metric and distortion kind, the grid, and the code (hwsim's sources, torch's version and thread count)."""
+    import hashlib
+
+    from ..arch import dump_config
+    from ._workload_cache import _hash_value, _threads, _version, sources_digest
+
+    h = hashlib.sha256()
+    _hash_value(h, dict(model.state_dict(keep_vars=False)))
+    _hash_value(h, (example_args, example_kwargs, calib))
+    return {"v": CURVES_VERSION, "inputs_and_weights": h.hexdigest(), "targets": [t.name for t in targets],
+            "block": list(block), "saliency": saliency, "metric": spec.metric, "distortion": spec.distortion,
+            "grid": [GRID_POINTS, MIN_DENSITY], "arch": hashlib.sha256(dump_config(cfg).encode()).hexdigest(),
+            "sources": sources_digest(), "torch": _version("torch"), "threads": _threads(),
+            "module": repr(model)}
+
+
+def _read_curves(path) -> tuple[list[LayerCurve], Totals] | None:
+    from .._util import read_cached
+
+    data = read_cached(path)
+    try:
+        curves = [LayerCurve(c["name"], np.asarray(c["kept"], np.int64), np.asarray(c["distortion"]),
+                             np.asarray(c["cost"]), np.asarray(c["hardware"])) for c in data["layers"]]
+        return curves, Totals(float(data["dense_total"]), float(data["fixed"]))
+    except (TypeError, KeyError, ValueError):  # missing (None) or damaged: computed again and overwritten
+        return None
+
+
+def _write_curves(path, curves: Sequence[LayerCurve], totals: Totals) -> None:
+    from .._util import write_cached
+
+    try:
+        write_cached(path, {"dense_total": totals.dense_total, "fixed": totals.fixed,
+                            "layers": [{"name": c.name, "kept": c.kept.tolist(), "distortion": c.distortion.tolist(),
+                                        "cost": c.cost.tolist(), "hardware": c.hardware.tolist()} for c in curves]},
+                     compact=True)
+    except OSError:  # an unwritable cache: the run does not need it
+        pass
+
+
 def auto_allocation(model: nn.Module, targets: Sequence, spec, block: tuple[int, int], cfg, saliencies,
                     example_args: tuple, example_kwargs: dict, grads: list[np.ndarray],
-                    calib: tuple | None = None) -> tuple[dict, dict]:
+                    calib: tuple | None = None, *, saliency: str = "l1", cacheable: bool = True
+                    ) -> tuple[dict, dict]:
     """({layer: kept density}, allocation record) of the auto ``spec`` over ``targets`` of ``model`` (unpruned),
-    their flat block saliencies ``saliencies`` (ranked as block pruning ranks) and output-energy gradients
-    ``grads``; ``cfg`` the accelerator it is simulated on; ``calib`` the inputs of measured (``output``)
-    distortion (default the example inputs)."""
-    costs = LayerCosts(model, targets, block, cfg, saliencies, example_args, example_kwargs, spec.metric)
-    grids = [_grid(costs.blocks(i)) for i in range(len(targets))]
-    if spec.distortion == "output":
-        distortions = output_distortions(model, targets, costs, grids, calib or example_args)
+    their flat block saliencies ``saliencies`` (ranked by ``saliency``, as block pruning ranks) and output-energy
+    gradients ``grads``; ``cfg`` the accelerator it is simulated on; ``calib`` the inputs of measured
+    (``output``) distortion (default the example inputs).
+
+    The curves (and the dense totals) are cached on disk (``cache_dir()/curves``) under `_curves_key`, so another
+    budget or solver on the same model and recipe needs no capture; ``cacheable=False`` (a ranking by a user's
+    loss, whose data cannot be keyed) computes them every time."""
+    key = _curves_key(model, targets, spec, block, cfg, example_args, example_kwargs, calib, saliency) \
+        if cacheable else None
+    path = None if key is None else cache_path("curves", type(model).__name__, key)
+    hit = None if path is None else _read_curves(path)
+    if hit is not None:
+        curves, totals = hit
     else:
-        distortions = [_taylor_curve(t, t.rows(), t.to_rows(g), block, costs.orders[i], grids[i], costs.layouts[i])
-                       for i, (t, g) in enumerate(zip(targets, grads, strict=True))]
-    curves = costs.curves(grids, distortions)
-    choice, beta = solve(curves, costs, spec.metric, spec.density, spec.solver)
+        costs = LayerCosts(model, targets, block, cfg, saliencies, example_args, example_kwargs, spec.metric)
+        grids = [_grid(costs.blocks(i)) for i in range(len(targets))]
+        if spec.distortion == "output":
+            distortions = output_distortions(model, targets, costs, grids, calib or example_args)
+        else:
+            distortions = [_taylor_curve(t, t.rows(), t.to_rows(g), block, costs.orders[i], grids[i],
+                                         costs.layouts[i]) for i, (t, g) in enumerate(zip(targets, grads, strict=True))]
+        curves = costs.curves(grids, distortions)
+        totals = Totals(costs.dense_total, costs.fixed)
+        if path is not None:
+            _write_curves(path, curves, totals)
+    choice, beta = solve(curves, totals, spec.metric, spec.density, spec.solver)
     d, c = allocation_totals(curves, choice)
-    kept = [int(ks[j]) for ks, j in zip(grids, choice, strict=True)]
-    densities = {t.name: k / costs.blocks(i) for i, (t, k) in enumerate(zip(targets, kept, strict=True))}
+    kept = [int(cv.kept[j]) for cv, j in zip(curves, choice, strict=True)]
+    blocks = [s.size for s in saliencies]
+    densities = {t.name: k / n for t, k, n in zip(targets, kept, blocks, strict=True)}
     record = {"spec": str(spec), "metric": spec.metric, "budget": spec.density, "solver": spec.solver,
               "distortion_kind": spec.distortion, "block": list(block),
-              "predicted_fraction": (c + costs.fixed) / costs.dense_total, "distortion": d,
-              "dense_total": costs.dense_total, "fixed": costs.fixed, "beta": beta,
+              "predicted_fraction": (c + totals.fixed) / totals.dense_total, "distortion": d,
+              "dense_total": totals.dense_total, "fixed": totals.fixed, "beta": beta,
+              "curves_cache": "off" if path is None else "hit" if hit is not None else "stored",
               "layers": pd.DataFrame({"layer": [t.name for t in targets], "blocks_kept": kept,
-                                      "blocks_total": [costs.blocks(i) for i in range(len(targets))],
+                                      "blocks_total": blocks,
                                       "cost": [cv.cost[j] for cv, j in zip(curves, choice, strict=True)],
                                       "distortion": [cv.distortion[j] for cv, j in zip(curves, choice, strict=True)]})}
     return densities, record

@@ -448,7 +448,9 @@ def prune(
 
             calib_args = None if calib is None else tuple(calib) if isinstance(calib, tuple | list) else (calib,)
             layer_density, allocation = auto_allocation(model, targets, spec_asked, spec.block, cfg, sal, args,
-                                                        dict(example_kwargs or {}), energy_grads, calib_args)
+                                                        dict(example_kwargs or {}), energy_grads, calib_args,
+                                                        saliency=saliency,
+                                                        cacheable=not (saliency == "taylor" and data is not None))
         if scope == "layer":
             keeps = [_top(s, _keep_count(layer_density[t.name], s.size)) for t, s in zip(targets, sal, strict=True)]
         else:
