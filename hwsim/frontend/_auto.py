@@ -47,31 +47,16 @@ def output_energy_gradients(model: nn.Module, targets, args: tuple, kwargs: dict
     needs no labels (the mean over every float tensor the model returns). Eval mode; no ``.grad`` is left."""
     from torch.utils._pytree import tree_leaves
 
-    modes = {m: m.training for m in model.modules()}
-    needs = [t.weight.requires_grad for t in targets]
-    try:
-        model.eval()
-        for t in targets:
-            t.weight.requires_grad_(True)
-        with torch.enable_grad():
-            outs = [o for o in tree_leaves(model(*args, **kwargs)) if torch.is_tensor(o) and o.is_floating_point()]
-            if not outs:
-                raise ValueError("auto pruning needs a model that returns a float tensor (its output energy ranks the "
-                                 "layers)")
-            energy = sum(o.double().pow(2).mean() for o in outs)
-            grads = torch.autograd.grad(energy, [t.weight for t in targets], allow_unused=True)
-    finally:
-        for m, training in modes.items():
-            m.train(training)
-        for t, need in zip(targets, needs, strict=True):
-            t.weight.requires_grad_(need)
-    out = []
-    for t, g in zip(targets, grads, strict=True):
-        g64 = np.zeros(tuple(t.weight.shape)) if g is None else g.detach().cpu().double().numpy()
-        if not np.isfinite(g64).all():
-            raise ValueError(f"layer {t.name}: the output-energy gradient holds NaN or inf")
-        out.append(g64)
-    return out
+    from ._prune import weight_gradients
+
+    def energy():
+        outs = [o for o in tree_leaves(model(*args, **kwargs)) if torch.is_tensor(o) and o.is_floating_point()]
+        if not outs:
+            raise ValueError("auto pruning needs a model that returns a float tensor (its output energy ranks the "
+                             "layers)")
+        return sum(o.double().pow(2).mean() for o in outs)
+
+    return weight_gradients(model, targets, energy, "the output-energy gradient")
 
 
 def _grid(blocks: int) -> np.ndarray:

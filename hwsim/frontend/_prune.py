@@ -201,6 +201,16 @@ def taylor_gradients(model: nn.Module, targets: Sequence[Target], data) -> list[
         raise ValueError("taylor saliency needs data=(inputs, targets, loss_fn) for one backward pass")
     inputs, labels, loss_fn = data
     args = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
+    return weight_gradients(model, targets, lambda: loss_fn(model(*args), labels), "the loss gradient")
+
+
+def weight_gradients(model: nn.Module, targets: Sequence[Target], loss, what: str) -> list[np.ndarray]:
+    """d loss() / d weight of every target (float64, torch shape), ``loss`` a function running the model once.
+
+    Eval mode (no dropout noise in a ranking), through `torch.autograd.grad` (no ``.grad`` left behind); the
+    training flags and ``requires_grad`` are restored. ValueError naming the layer when ``what`` (the gradient's
+    name in the message) holds NaN or inf.
+    """
     modes = {m: m.training for m in model.modules()}
     needs = [t.weight.requires_grad for t in targets]
     try:
@@ -208,8 +218,7 @@ def taylor_gradients(model: nn.Module, targets: Sequence[Target], data) -> list[
         for t in targets:
             t.weight.requires_grad_(True)
         with torch.enable_grad():
-            loss = loss_fn(model(*args), labels)
-            grads = torch.autograd.grad(loss, [t.weight for t in targets], allow_unused=True)
+            grads = torch.autograd.grad(loss(), [t.weight for t in targets], allow_unused=True)
     finally:
         for m, training in modes.items():
             m.train(training)
@@ -219,7 +228,7 @@ def taylor_gradients(model: nn.Module, targets: Sequence[Target], data) -> list[
     for t, g in zip(targets, grads, strict=True):
         g64 = np.zeros(tuple(t.weight.shape)) if g is None else g.detach().cpu().double().numpy()
         if not np.isfinite(g64).all():
-            raise ValueError(f"layer {t.name}: the loss gradient holds NaN or inf")
+            raise ValueError(f"layer {t.name}: {what} holds NaN or inf")
         out.append(g64)
     return out
 

@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ._save import SavedStudy
+
 __all__ = ["ALLOCATIONS", "PruneStudy", "prune_study"]
 
 ALLOCATIONS = ("uniform", "dp", "lpvit")
@@ -36,7 +38,7 @@ UNIFORM_STEPS = 400  # candidate densities of the uniform search
 
 
 @dataclass
-class PruneStudy:
+class PruneStudy(SavedStudy):
     """The study's table (one row per budget and allocation) and how it was run."""
 
     model: str
@@ -91,16 +93,6 @@ class PruneStudy:
         ax.set_title(f"{self.model}: accuracy vs simulated {metric}")
         ax.legend(fontsize=8)
         return {f"accuracy_vs_{metric}.png": fig}
-
-    def save(self, out_dir) -> None:
-        """study.csv, study.md and the figure into ``out_dir``, each written whole."""
-        from .._util import output_dir, write_text, write_with
-
-        with output_dir(out_dir) as out:
-            write_with(out / "study.csv", lambda tmp: self.table.to_csv(tmp, index=False))
-            write_text(out / "study.md", self.markdown())
-            for name, fig in self.figures().items():
-                write_with(out / name, lambda tmp, fig=fig: fig.savefig(tmp, dpi=110, format="png"))
 
 
 def _check_budgets(budgets) -> list[float]:

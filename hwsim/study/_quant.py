@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ._save import SavedStudy
+
 __all__ = ["DEFAULT_SCHEMES", "QuantStudy", "pareto_front", "quant_study"]
 
 # The issue's defaults: fixed point at 4 and 8 bits, SP2-4, MSQ with half the rows SP2, posit<4,0> and
@@ -35,7 +37,7 @@ def pareto_front(cost: Sequence[float], accuracy: Sequence[float]) -> np.ndarray
 
 
 @dataclass
-class QuantStudy:
+class QuantStudy(SavedStudy):
     """The study's table (one row per scheme) and how it was run."""
 
     model: str
@@ -95,16 +97,6 @@ class QuantStudy:
             ax.legend(fontsize=8)
             figs[name] = fig
         return figs
-
-    def save(self, out_dir) -> None:
-        """study.csv, study.md and the figures (`figures`) into ``out_dir``, each written whole."""
-        from .._util import output_dir, write_text, write_with
-
-        with output_dir(out_dir) as out:
-            write_with(out / "study.csv", lambda tmp: self.table.to_csv(tmp, index=False))
-            write_text(out / "study.md", self.markdown())
-            for name, fig in self.figures().items():
-                write_with(out / name, lambda tmp, fig=fig: fig.savefig(tmp, dpi=110, format="png"))
 
 
 def _check_schemes(schemes) -> list[str]:
