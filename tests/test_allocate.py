@@ -76,6 +76,10 @@ def test_lagrange_meets_the_budget_and_is_never_better_than_the_dp(seed):
         d, c = allocation_totals(curves, lag)
         assert c <= budget
         assert d >= _brute(curves, budget)[0] - 1e-12
+        # the fill left no budget on the table: no single layer can move to a dearer, less distorting point
+        for i, cv in enumerate(curves):
+            fits = cv.cost - cv.cost[lag[i]] <= budget - c
+            assert not ((cv.cost > cv.cost[lag[i]]) & fits & (cv.distortion < cv.distortion[lag[i]])).any()
         # the DP (optimal up to rounding) is at least as good as the hull-bound Lagrangian choice
         dp = allocate_dp(curves, float(budget), steps=20000)
         assert allocation_totals(curves, dp)[0] <= d + 1e-9

@@ -166,8 +166,9 @@ def allocate_lagrange(curves: Sequence[LayerCurve], budget: float, *, beta: floa
 
     ``lam`` may be negative: a hardware term that rewards pruning (here H falls as a layer is pruned) can by
     itself prune past the budget, and a negative price on the cost then keeps more, so the budget is used rather
-    than undershot. Points off each curve's lower convex hull of (cost, D + beta * H) are never chosen, so the
-    cost may fall short of the budget by a hull step. ValueError if not even the cheapest points fit.
+    than undershot. The search lands on each curve's lower convex hull of (cost, D + beta * H), which can fall
+    short of the budget by a hull step; a greedy fill spends the rest on distortion (`_fill`). ValueError if not
+    even the cheapest points fit.
     """
     _check(curves, budget)
     if isinstance(beta, bool) or not isinstance(beta, int | float) or not math.isfinite(beta) or beta < 0:
@@ -197,4 +198,30 @@ def allocate_lagrange(curves: Sequence[LayerCurve], budget: float, *, beta: floa
             hi = mid
         else:
             lo = mid
-    return choose(hi)
+    return _fill(curves, choose(hi), budget)
+
+
+def _fill(curves: Sequence[LayerCurve], choice: list[int], budget: float) -> list[int]:
+    """Spend what the hull step left of the budget on distortion: repeatedly move the one layer whose dearer
+    point lowers its distortion most per unit of added cost, while the total still fits. (LPViT's search stops
+    at its tolerance instead; on layers of few blocks one hull step can be a tenth of the budget. The hardware
+    term has shaped which layers were pruned; what is left of the budget buys back accuracy.)"""
+    choice = list(choice)
+    spare = budget - allocation_totals(curves, choice)[1]
+    while True:
+        best = None
+        for i, c in enumerate(curves):
+            j = choice[i]
+            extra = c.cost - c.cost[j]
+            gain = c.distortion[j] - c.distortion  # > 0: less distortion
+            ok = (extra > 0) & (extra <= spare) & (gain > 0)
+            if ok.any():
+                rate = np.where(ok, gain / np.where(extra > 0, extra, 1.0), -np.inf)
+                k = int(np.argmax(rate))
+                if best is None or rate[k] > best[0]:
+                    best = (rate[k], i, k)
+        if best is None:
+            return choice
+        _, i, k = best
+        spare -= curves[i].cost[k] - curves[i].cost[choice[i]]
+        choice[i] = k

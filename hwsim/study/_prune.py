@@ -168,8 +168,11 @@ def prune_study(model: str, budgets: Sequence[float] | str = (0.8, 0.6, 0.4, 0.3
     resolved = resolve_model(model)
     spec, file, module, args, kwargs, name = resolved
     found = data_for(spec, module=module, file=file)
-    if not found.test:
+    if not found.test and found.evaluate is None:
         raise ValueError(f"the pruning study scores accuracy: {name} has no held-out data")
+    if not (found.train or found.test):
+        raise ValueError(f"the pruning study measures output distortion on the model's inputs: {name} defines none "
+                         "(define train_data or eval_data)")
     calib = found.calib_args()
     float_acc = top1(module, found)[0]
     targets = select_targets(module, None, exclude, getattr(module, "hwsim_prunable", None))
