@@ -3,8 +3,9 @@ and latency fractions, and the time an allocation takes.
 
 Each row prunes a fresh copy of the registry model (random weights: no accuracy here) with 32x32 blocks, captures
 it and simulates it on the default accelerator against its dense baseline. "MAC fraction" and "latency fraction"
-are measured by that simulation, not predicted. Usage: python benchmarks/bench_auto_prune.py [--models deit_base]
-[--budget 0.5] [--markdown]
+are measured by that simulation, not predicted. "curves" says whether the allocation computed its per-layer curves
+(stored) or read them from the curve cache (hit); delete cache_dir()/curves for a cold run.
+Usage: python benchmarks/bench_auto_prune.py [--models deit_base] [--budget 0.5] [--markdown]
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ def _row(name: str, module, args, spec: str) -> dict:
     return {"model": name, "prune": spec, "MAC fraction": round(t["macs"] / t["dense_macs"], 4),
             "latency fraction": round(t["cycles"] / b["cycles"], 4), "speedup": round(b["speedup"], 3),
             "energy ratio": round(b["energy_ratio"], 3),
-            "layer densities": f"{fractions.min():.2f}-{fractions.max():.2f}", "prune s": round(seconds, 1)}
+            "layer densities": f"{fractions.min():.2f}-{fractions.max():.2f}", "prune s": round(seconds, 1),
+            "curves": df.attrs.get("allocation", {}).get("curves_cache", "")}
 
 
 def main(argv: list[str] | None = None) -> int:
