@@ -26,6 +26,8 @@ def _allocation_outcome(allocation: dict, totals: dict, dense: dict) -> dict:
     """An auto prune spec's record (`hwsim.frontend._auto`) with the fraction of the dense model's metric this
     simulation measured beside the one the allocation predicted, and a one-line note saying both."""
     metric = allocation.get("metric")
+    if metric not in ("latency", "energy", "macs"):
+        raise ValueError(f"unknown metric {metric!r}")
     key = {"latency": "cycles", "energy": "energy_j"}.get(metric)
     measured = totals["macs"] / totals["dense_macs"] if metric == "macs" else totals[key] / dense[key]
     out = {**allocation, "measured_fraction": measured}
@@ -311,7 +313,11 @@ def _simulate(model, arch, prune, quant, baseline, example_args, example_kwargs,
         with phase("simulate dense baseline"):
             _, dense, _ = _run(dense_baseline(workload), cfg, mac_activity)
     if isinstance(allocation, dict):
-        allocation = _allocation_outcome(allocation, totals, dense)
+        try:
+            allocation = _allocation_outcome(allocation, totals, dense)
+        except (KeyError, TypeError, ValueError, ZeroDivisionError):  # a workload file's meta is free-form
+            allocation = {**allocation, "note": "the workload's meta.allocation is not an auto-pruning record hwsim "
+                                                "can read: its budget is not checked"}
         notes.append(allocation["note"])
     if baseline == "dense":
         base = {"cycles": dense["cycles"], "energy_j": dense["energy_j"], "latency_s": dense["latency_s"],

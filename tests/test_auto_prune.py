@@ -189,3 +189,12 @@ def test_curves_are_cached_per_model_and_recipe(tmp_path, monkeypatch):
     again = prune(r.module, "auto:latency=0.85", example_args=r.args).attrs["allocation"]
     assert again["curves_cache"] == "stored"  # a damaged entry is computed again, to the same allocation
     assert again["layers"].blocks_kept.tolist() == records[0]["layers"].blocks_kept.tolist()
+
+
+def test_a_foreign_allocation_record_in_a_workload_is_said_not_checked():
+    from hwsim.workload import GemmOp, Workload
+
+    w = Workload([GemmOp(name="l", target="linear", role="linear", m=4, k=8, n=8)], {},
+                 {"allocation": {"metric": "speed", "layers": "x"}})
+    report = hwsim.simulate(w)
+    assert any("not an auto-pruning record" in n for n in report.notes)

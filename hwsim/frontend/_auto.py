@@ -241,12 +241,12 @@ def _curves_key(model, targets, spec, block, cfg, example_args, example_kwargs, 
 def _read_curves(path) -> tuple[list[LayerCurve], Totals] | None:
     from .._util import read_cached
 
-    data = read_cached(path)
     try:
+        data = read_cached(path)
         curves = [LayerCurve(c["name"], np.asarray(c["kept"], np.int64), np.asarray(c["distortion"]),
                              np.asarray(c["cost"]), np.asarray(c["hardware"])) for c in data["layers"]]
         return curves, Totals(float(data["dense_total"]), float(data["fixed"]))
-    except (TypeError, KeyError, ValueError):  # missing (None) or damaged: computed again and overwritten
+    except (TypeError, KeyError, ValueError, OSError):  # missing, unreadable or damaged: computed again
         return None
 
 
