@@ -198,3 +198,21 @@ def test_a_foreign_allocation_record_in_a_workload_is_said_not_checked():
                  {"allocation": {"metric": "speed", "layers": "x"}})
     report = hwsim.simulate(w)
     assert any("not an auto-pruning record" in n for n in report.notes)
+
+
+def test_a_layer_called_twice_is_costed_at_every_use():
+    from torch import nn
+
+    class Twice(nn.Module):  # one Linear run twice, as weight-shared models (ALBERT) do
+        def __init__(self):
+            super().__init__()
+            torch.manual_seed(0)
+            self.a, self.shared, self.out = nn.Linear(64, 128), nn.Linear(128, 128), nn.Linear(128, 64)
+
+        def forward(self, x):
+            return self.out(torch.relu(self.shared(torch.relu(self.shared(torch.relu(self.a(x)))))))
+
+    model, x = Twice(), torch.randn(8, 64)
+    allocation = prune(model, "auto:latency=0.7:32x32", example_args=(x,)).attrs["allocation"]
+    measured = _measured(model, (x,), "latency")
+    assert measured <= 0.7 and measured == pytest.approx(allocation["predicted_fraction"], rel=1e-9)

@@ -92,8 +92,8 @@ class LayerCosts:
     def __init__(self, model: nn.Module, targets: Sequence, block: tuple[int, int], cfg, saliencies,
                  example_args: tuple, example_kwargs: dict, metric: str) -> None:
         from ..cost import cost_tables
-        from ..sim import op_work, simulate_workload
-        from ..workload import GemmOp, UnmappedOp, Workload
+        from ..sim import OpResult, op_work, schedule_memory
+        from ..workload import UnmappedOp, Workload
         from ._capture import capture
         from ._prune import _block_counts, _block_layout
 
@@ -102,20 +102,25 @@ class LayerCosts:
         self.targets, self.block, self.cfg, self.metric = list(targets), block, cfg, metric
         self.tables = cost_tables(cfg)
         self.work = op_work(self.workload, cfg)
-        index_of = {op.weight: i for i, op in enumerate(self.workload) if isinstance(op, GemmOp) and op.weight}
+        param_of = captured.meta["weight_params"]
+        uses: dict[str, list[int]] = {}  # parameter -> every op that reads it (a module called twice: several)
+        for i, op in enumerate(self.workload):
+            if op.name in param_of:
+                uses.setdefault(param_of[op.name], []).append(i)
         self.ops, self.orders, self.layouts, self.counts = [], [], [], []
         for t, sal in zip(self.targets, saliencies, strict=True):
-            i = index_of.get(f"{t.name.removesuffix('.weight').removesuffix('_weight')}.weight")
-            if i is None:
-                raise ValueError(f"auto pruning: layer {t.name} is not one GEMM of the captured graph (a weight used "
-                                 "twice or not used); exclude it")
-            self.ops.append(i)
+            if t.name not in uses:
+                raise ValueError(f"auto pruning: layer {t.name} is not a GEMM of the captured graph (its weight is "
+                                 "not used); exclude it")
+            self.ops.append(uses[t.name])
             self.orders.append(np.argsort(-sal, kind="stable"))  # `_top` keeps a prefix (ties to the lower index)
             self.layouts.append(_block_layout(t, block))
             self.counts.append(_block_counts(t, block).ravel())
-        dense = simulate_workload(self.workload, cfg)
+        dense = [OpResult.of(w, m) for w, m in zip(self.work, schedule_memory(self.work, cfg), strict=True)]
+        pruned = {i for indices in self.ops for i in indices}
         self.dense_total = sum(self._measure(r)[0] for r in dense)
-        self.fixed = sum(self._measure(r)[0] for i, r in enumerate(dense) if i not in set(self.ops))
+        self.fixed = sum(self._measure(r)[0] for i, r in enumerate(dense) if i not in pruned)
+        self._costs: dict[tuple[int, int], tuple[float, float]] = {}
 
     def _measure(self, result) -> tuple[float, float]:
         """(the metric, the hardware term: latency, or energy for an energy budget) of one op's result."""
@@ -137,19 +142,25 @@ class LayerCosts:
         return keep
 
     def cost(self, layer: int, k: int) -> tuple[float, float]:
-        """(metric, hardware term) of target ``layer`` pruned to ``k`` blocks."""
+        """(metric, hardware term) of target ``layer`` pruned to ``k`` blocks: every op reading its weight."""
         from ..sim import repriced_gemm
 
-        i = self.ops[layer]
-        op = self.workload.ops[i]
+        if (layer, k) in self._costs:
+            return self._costs[layer, k]
         keep = self.keep(layer, k)
-        mask = keep.reshape(self.layouts[layer])
-        if op.count > 1:  # groups side by side along N -> (groups, K-blocks, N-blocks per group), as capture
-            mask = mask.reshape(mask.shape[0], op.count, -1).transpose(1, 0, 2)
         density = float(self.counts[layer][keep].sum() / self.counts[layer].sum())
-        pruned = dataclasses.replace(op, mask="auto.mask", block=self.block, density=density, prune="block",
-                                     requested_density=density)
-        return self._measure(repriced_gemm(self.work, i, pruned, {"auto.mask": mask}, self.cfg))
+        value = hardware = 0.0
+        for i in self.ops[layer]:
+            op = self.workload.ops[i]
+            mask = keep.reshape(self.layouts[layer])
+            if op.count > 1:  # groups side by side along N -> (groups, K-blocks, N-blocks per group), as capture
+                mask = mask.reshape(mask.shape[0], op.count, -1).transpose(1, 0, 2)
+            pruned = dataclasses.replace(op, mask="auto.mask", block=self.block, density=density, prune="block",
+                                         requested_density=density)
+            v, h = self._measure(repriced_gemm(self.work, i, pruned, {"auto.mask": mask}, self.cfg))
+            value, hardware = value + v, hardware + h
+        self._costs[layer, k] = value, hardware
+        return value, hardware
 
     def curves(self, grids: Sequence[np.ndarray], distortions: Sequence[np.ndarray]) -> list[LayerCurve]:
         out = []

@@ -79,6 +79,7 @@ class _Builder:
         self.arrays: dict[str, np.ndarray] = {}
         self.unmapped: Counter = Counter()
         self.mapped: set[str] = set()  # parameters that became a GemmOp's weight
+        self.weight_params: dict[str, str] = {}  # GemmOp name -> the parameter its weight is (several for a reuse)
         self.requants: set[tuple] = set()  # (input node, scale, frac, lo, hi) already requantized
 
     # --- helpers ------------------------------------------------------------------------------------
@@ -134,6 +135,7 @@ class _Builder:
         if q is not None and not _equals_its_codes(q, fields["quant"], self.state[param]):
             raise ValueError(f"weight {param} no longer equals its quantized codes times their scales (changed "
                              "after quantize?): quantize it again so the simulated codes are the model's")
+        self.weight_params[op.name] = param
         self.ops.append(op)
 
     def act_gemm(self, node, role: str, m: int, k: int, n: int, count: int, suffix: str = "",
@@ -333,7 +335,7 @@ def capture(model, args, kwargs=None, *, strict: bool = True, name: str | None =
         raise ValueError(f"{len(builder.unmapped)} op types have no hardware mapping: {listing}; "
                          "pass strict=False (--allow-unmapped) to keep them as unmapped entries")
     meta = {"model": name or type(model).__name__,
-            "inputs": [list(a.shape) for a in args if hasattr(a, "shape")]}
+            "inputs": [list(a.shape) for a in args if hasattr(a, "shape")], "weight_params": builder.weight_params}
     allocation = getattr(model, ALLOCATION_ATTR, None)
     if allocation is not None:
         meta["allocation"] = allocation
