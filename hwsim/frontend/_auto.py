@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -274,13 +274,13 @@ def _write_curves(path, curves: Sequence[LayerCurve], totals: Totals) -> None:
 
 
 def auto_allocation(model: nn.Module, targets: Sequence, spec, block: tuple[int, int], cfg, saliencies,
-                    example_args: tuple, example_kwargs: dict, grads: list[np.ndarray],
+                    example_args: tuple, example_kwargs: dict, grads: Callable[[], list[np.ndarray]],
                     calib: tuple | None = None, *, saliency: str = "l1", cacheable: bool = True
                     ) -> tuple[dict, dict]:
     """({layer: kept density}, allocation record) of the auto ``spec`` over ``targets`` of ``model`` (unpruned),
-    their flat block saliencies ``saliencies`` (ranked by ``saliency``, as block pruning ranks) and output-energy
-    gradients ``grads``; ``cfg`` the accelerator it is simulated on; ``calib`` the inputs of measured
-    (``output``) distortion (default the example inputs).
+    their flat block saliencies ``saliencies`` (ranked by ``saliency``, as block pruning ranks) and ``grads()``,
+    their output-energy gradients (called only for Taylor curves computed here); ``cfg`` the accelerator it is
+    simulated on; ``calib`` the inputs of measured (``output``) distortion (default the example inputs).
 
     The curves (and the dense totals) are cached on disk (``cache_dir()/curves``) under `_curves_key`, so another
     budget or solver on the same model and recipe needs no capture; ``cacheable=False`` (a ranking by a user's
@@ -297,8 +297,8 @@ def auto_allocation(model: nn.Module, targets: Sequence, spec, block: tuple[int,
         if spec.distortion == "output":
             distortions = output_distortions(model, targets, costs, grids, calib or example_args)
         else:
-            distortions = [_taylor_curve(t, t.rows(), t.to_rows(g), block, costs.orders[i], grids[i],
-                                         costs.layouts[i]) for i, (t, g) in enumerate(zip(targets, grads, strict=True))]
+            distortions = [_taylor_curve(t, t.rows(), t.to_rows(g), block, costs.orders[i], grids[i], costs.layouts[i])
+                           for i, (t, g) in enumerate(zip(targets, grads(), strict=True))]
         curves = costs.curves(grids, distortions)
         totals = Totals(costs.dense_total, costs.fixed)
         if path is not None:

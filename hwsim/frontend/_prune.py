@@ -8,6 +8,7 @@ model composes: the ranking sees the already-zeroed weights and the recorded mas
 from __future__ import annotations
 
 import fnmatch
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -438,9 +439,12 @@ def prune(
         from ._auto import output_energy_gradients
 
         args = tuple(example_args) if isinstance(example_args, tuple | list) else (example_args,)
-        energy_grads = output_energy_gradients(model, targets, args, dict(example_kwargs or {}))
+        # one backward pass, taken only by what needs it: a Taylor ranking without data, or Taylor curves that
+        # are not in the curve cache
+        energy_grads = functools.cache(lambda: output_energy_gradients(model, targets, args,
+                                                                       dict(example_kwargs or {})))
     if saliency == "taylor":
-        grads = taylor_gradients(model, targets, data) if data is not None or not auto else energy_grads
+        grads = taylor_gradients(model, targets, data) if data is not None or not auto else energy_grads()
     else:
         grads = [None] * len(targets)
 
