@@ -170,37 +170,48 @@ class LayerCosts:
         return out
 
 
-def output_distortions(model: nn.Module, targets: Sequence, costs: LayerCosts, grids, calib: tuple) -> list:
-    """RD_PRUNE's measured curves (``tools/pruners.py: gen_rd_curves``): for each layer and kept count, the mean
-    squared change of the model's outputs on ``calib`` with only that layer pruned (to its most salient blocks)."""
+def model_outputs(model: nn.Module, inputs: tuple) -> list[torch.Tensor]:
+    """Every float tensor ``model(*inputs)`` returns, as float64, in eval mode without gradients (its training
+    flags restored): what output distortion compares."""
     from torch.utils._pytree import tree_leaves
 
-    from ._prune import _expand
-
-    def outputs() -> list[torch.Tensor]:
-        return [o.double() for o in tree_leaves(model(*calib)) if torch.is_tensor(o) and o.is_floating_point()]
-
     modes = {m: m.training for m in model.modules()}
-    out = []
     try:
         model.eval()
         with torch.no_grad():
-            reference = outputs()
-            for layer, (t, ks) in enumerate(zip(targets, grids, strict=True)):
-                saved = t.weight.detach().clone()
-                curve = np.empty(ks.size)
-                try:
-                    for j, k in enumerate(ks):
-                        mask = torch.from_numpy(_expand(t, costs.keep(layer, int(k)), costs.block))
-                        t.weight.copy_(saved * mask.to(saved.dtype))
-                        curve[j] = float(sum(((a - b) ** 2).mean() for a, b in zip(outputs(), reference,
-                                                                                     strict=True)))
-                finally:
-                    t.weight.copy_(saved)
-                out.append(curve)
+            return [o.double() for o in tree_leaves(model(*inputs)) if torch.is_tensor(o) and o.is_floating_point()]
     finally:
         for m, training in modes.items():
             m.train(training)
+
+
+def output_change(outputs: Sequence[torch.Tensor], reference: Sequence[torch.Tensor]) -> float:
+    """The mean squared change of ``outputs`` from ``reference``, summed over the model's output tensors."""
+    return float(sum(((a - b) ** 2).mean() for a, b in zip(outputs, reference, strict=True)))
+
+
+def output_distortions(model: nn.Module, targets: Sequence, keep: Callable[[int, int], np.ndarray], block, grids,
+                       calib: tuple) -> list[np.ndarray]:
+    """RD_PRUNE's measured curves (``tools/pruners.py: gen_rd_curves``): for each target and kept count k of
+    ``grids``, the `output_change` on ``calib`` with only that layer pruned to ``keep(layer, k)`` (a flat block
+    mask of ``block`` blocks)."""
+    from ._prune import _expand
+
+    reference = model_outputs(model, calib)
+    out = []
+    for layer, (t, ks) in enumerate(zip(targets, grids, strict=True)):
+        saved = t.weight.detach().clone()
+        curve = np.empty(ks.size)
+        try:
+            for j, k in enumerate(ks):
+                mask = torch.from_numpy(_expand(t, keep(layer, int(k)), block))
+                with torch.no_grad():
+                    t.weight.copy_(saved * mask.to(saved.dtype))
+                curve[j] = output_change(model_outputs(model, calib), reference)
+        finally:
+            with torch.no_grad():
+                t.weight.copy_(saved)
+        out.append(curve)
     return out
 
 
@@ -295,7 +306,7 @@ def auto_allocation(model: nn.Module, targets: Sequence, spec, block: tuple[int,
         costs = LayerCosts(model, targets, block, cfg, saliencies, example_args, example_kwargs, spec.metric)
         grids = [_grid(costs.blocks(i)) for i in range(len(targets))]
         if spec.distortion == "output":
-            distortions = output_distortions(model, targets, costs, grids, calib or example_args)
+            distortions = output_distortions(model, targets, costs.keep, block, grids, calib or example_args)
         else:
             distortions = [_taylor_curve(t, t.rows(), t.to_rows(g), block, costs.orders[i], grids[i], costs.layouts[i])
                            for i, (t, g) in enumerate(zip(targets, grads(), strict=True))]

@@ -123,16 +123,6 @@ def _apply(model, targets, block, pad, kept: Sequence[int], costs) -> None:
         prune(model, f"block:{block[0]}x{block[1]}:{density!r}" + (":pad" if pad else ""), include=[t.name])
 
 
-def _output_distortion(model, reference, calib) -> float:
-    import torch
-    from torch.utils._pytree import tree_leaves
-
-    model.eval()
-    with torch.no_grad():
-        outs = [o.double() for o in tree_leaves(model(*calib)) if torch.is_tensor(o) and o.is_floating_point()]
-    return float(sum(((a - b) ** 2).mean() for a, b in zip(outs, reference, strict=True)))
-
-
 def prune_study(model: str, budgets: Sequence[float] | str = (0.8, 0.6, 0.4, 0.3), *, metric: str = "latency",
                 arch=None, finetune: int | None = None, exclude=None, progress: bool = False,
                 command: str | None = None) -> PruneStudy:
@@ -145,14 +135,22 @@ def prune_study(model: str, budgets: Sequence[float] | str = (0.8, 0.6, 0.4, 0.3
     single-layer output distortions summed) and distortion_joint (measured with all of them pruned at once).
     A budget an allocation cannot meet (below what every layer reaches at the floor density) is a ValueError.
     """
-    import torch
     from tqdm import tqdm
 
     import hwsim
 
     from .._simulate import _resolve_arch
     from ..frontend import capture
-    from ..frontend._auto import LayerCosts, _grid, _taylor_curve, output_distortions, output_energy_gradients, solve
+    from ..frontend._auto import (
+        LayerCosts,
+        _grid,
+        _taylor_curve,
+        model_outputs,
+        output_change,
+        output_distortions,
+        output_energy_gradients,
+        solve,
+    )
     from ..frontend._data import data_for, top1
     from ..frontend._load import resolve_model
     from ..frontend._prune import _block_saliency, select_targets
@@ -182,7 +180,7 @@ def prune_study(model: str, budgets: Sequence[float] | str = (0.8, 0.6, 0.4, 0.3
     grads = output_energy_gradients(module, targets, args, dict(kwargs or {}))
     costs = LayerCosts(module, targets, block, cfg, saliencies, args, dict(kwargs or {}), metric)
     grids = [_grid(costs.blocks(i)) for i in range(len(targets))]
-    measured = output_distortions(module, targets, costs, grids, calib)
+    measured = output_distortions(module, targets, costs.keep, block, grids, calib)
     taylor = [_taylor_curve(t, t.rows(), t.to_rows(g), block, costs.orders[i], grids[i], costs.layouts[i])
               for i, (t, g) in enumerate(zip(targets, grads, strict=True))]
     curves = {"dp": costs.curves(grids, measured), "lpvit": costs.curves(grids, taylor)}
@@ -198,11 +196,7 @@ def prune_study(model: str, budgets: Sequence[float] | str = (0.8, 0.6, 0.4, 0.3
         if len(xs) != 1:
             raise ValueError(f"finetune trains models with one input tensor, not {len(xs)}")
         train = (xs[0], ys)
-    with torch.no_grad():
-        from torch.utils._pytree import tree_leaves
-
-        module.eval()
-        reference = [o.double() for o in tree_leaves(module(*calib)) if torch.is_tensor(o) and o.is_floating_point()]
+    reference = model_outputs(module, calib)
 
     def single_layer_sum(kept: Sequence[int]) -> float:
         total = 0.0
@@ -211,7 +205,8 @@ def prune_study(model: str, budgets: Sequence[float] | str = (0.8, 0.6, 0.4, 0.3
             if j < grids[i].size and grids[i][j] == k:
                 total += float(measured[i][j])
             else:  # a uniform density off the grid: measure that layer alone
-                total += float(output_distortions(module, [targets[i]], _Only(costs, i), [np.array([k])], calib)[0][0])
+                total += float(output_distortions(module, [targets[i]], lambda _, k, i=i: costs.keep(i, k), block,
+                                                  [np.array([k])], calib)[0][0])
         return total
 
     uniform_ds = np.linspace(1.0, 0.05, UNIFORM_STEPS)
@@ -242,13 +237,12 @@ def prune_study(model: str, budgets: Sequence[float] | str = (0.8, 0.6, 0.4, 0.3
                "kept": float(weights / sum(c.sum() for c in costs.counts)), f"{metric}_fraction": fraction,
                "cycles": t["cycles"], "energy_j": t["energy_j"], "speedup": base["speedup"],
                "energy_ratio": base["energy_ratio"], "accuracy": top1(pruned, found)[0],
-               "distortion_sum": single_layer_sum(kept), "distortion_joint": _output_distortion(pruned, reference,
-                                                                                              calib)}
+               "distortion_sum": single_layer_sum(kept),
+               "distortion_joint": output_change(model_outputs(pruned, calib), reference)}
         if finetune is not None:
             from ..frontend._finetune import finetune_quantized, finetune_recipe
-            from ..frontend._prune import select_targets as _select
 
-            tuned_targets = _select(pruned, None, exclude, getattr(pruned, "hwsim_prunable", None))
+            tuned_targets = select_targets(pruned, None, exclude, getattr(pruned, "hwsim_prunable", None))
             # no quantization: the fake-quantizer is the identity, the masks stay applied
             finetune_quantized(pruned, tuned_targets, lambda _t, rows: rows, {}, train, finetune_recipe(finetune))
             row["finetuned_accuracy"] = top1(pruned, found)[0]
@@ -266,12 +260,3 @@ def prune_study(model: str, budgets: Sequence[float] | str = (0.8, 0.6, 0.4, 0.3
                                               *(["--finetune", str(finetune)] if finetune else [])])}
     return PruneStudy(model=name, table=table, meta=meta)
 
-
-class _Only:
-    """One layer of a `LayerCosts` seen as layer 0 (to measure that layer alone)."""
-
-    def __init__(self, costs, layer: int) -> None:
-        self._costs, self._layer, self.block = costs, layer, costs.block
-
-    def keep(self, _layer: int, k: int) -> np.ndarray:
-        return self._costs.keep(self._layer, k)
