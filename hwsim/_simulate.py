@@ -47,12 +47,10 @@ def _allocation_config(cfg: AcceleratorConfig, arch, quant) -> AcceleratorConfig
     width: the allocation runs before activations are calibrated)."""
     if arch is not None or not quant:
         return cfg
-    from .arch import MacConfig
     from .formats import parse_quant
+    from .sim._datapath import with_scheme_mac
 
-    kind, params = parse_quant(quant).default_mac()
-    mac = MacConfig(kind=kind, params={**params, "x_bits": cfg.array.mac.unit.x_bits})
-    return dataclasses.replace(cfg, array=dataclasses.replace(cfg.array, mac=mac))
+    return with_scheme_mac(cfg, parse_quant(quant), cfg.array.mac.unit.x_bits)
 
 
 def _resolve_workload(model, prune, quant, example_args, example_kwargs, exclude, allow_unmapped, act_bits=None,

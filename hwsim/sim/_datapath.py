@@ -80,15 +80,20 @@ def mac_for_workload(workload: Workload, cfg: AcceleratorConfig) -> tuple[Accele
         raise ValueError(f"the workload's layers use several quantization schemes ({', '.join(schemes)}); "
                          "no single MAC is chosen for them: give an accelerator config whose MAC runs them all")
     spec = quantized[0].quant.spec
-    kind, params = spec.default_mac()
     acts = [op.quant.act for op in quantized if op.quant.act is not None]
     x_bits = max((act_port_bits(a) for a in acts), default=cfg.array.mac.unit.x_bits)
-    make_mac(kind, **params, x_bits=x_bits)  # the unit's own checks, before the config's
-    mac = MacConfig(kind=kind, params={**params, "x_bits": x_bits})
-    new = dataclasses.replace(cfg, array=dataclasses.replace(cfg.array, mac=mac))
+    new = with_scheme_mac(cfg, spec, x_bits)
     why = "activations not quantized: the default x_bits" if not acts else \
         f"x_bits {x_bits} holds every layer's {', '.join(sorted({a.name for a in acts}))} activation codes"
-    return new, f"MAC {mac_text(mac)} chosen for {spec} ({why})"
+    return new, f"MAC {mac_text(new.array.mac)} chosen for {spec} ({why})"
+
+
+def with_scheme_mac(cfg: AcceleratorConfig, spec, x_bits: int) -> AcceleratorConfig:
+    """``cfg`` with the MAC quant ``spec`` (a `QuantSpec`) needs, its activation port ``x_bits`` wide."""
+    kind, params = spec.default_mac()
+    make_mac(kind, **params, x_bits=x_bits)  # the unit's own checks, before the config's
+    mac = MacConfig(kind=kind, params={**params, "x_bits": x_bits})
+    return dataclasses.replace(cfg, array=dataclasses.replace(cfg.array, mac=mac))
 
 
 def compression_table(workload: Workload, cfg: AcceleratorConfig) -> list[dict]:
