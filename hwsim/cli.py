@@ -395,8 +395,9 @@ MODEL_HELP = ("a registry name (e.g. deit_small) or a .py file defining `model` 
               "function returning one, a tuple of inputs or a function returning it) and optionally "
               "`example_kwargs` (a dict of keyword inputs)")
 PRUNE_HELP = ("block:BKxBN:D[:pad], nm:N:M, unstructured:D or channel:D (D = fraction kept), or "
-              "auto:METRIC=F[:BKxBN][:dp|:lpvit][:pad]: block pruning with per-layer densities chosen so that the "
-              "simulated METRIC (latency, energy or macs) is at most F of the dense model's")
+              "auto:METRIC=F[:BKxBN][:dp|:lpvit][:taylor|:output][:pad]: block pruning with per-layer densities "
+              "chosen so that the simulated METRIC (latency, energy or macs) is at most F of the dense model's "
+              "(docs/pruning.md)")
 QUANT_HELP = "fixed:B, sp2:B, msq:B:SP2_FRACTION, posit:N[:ES] or posit+fixed:N:ES:FIXED_BITS[:POSIT_FRACTION]"
 ACT_BITS_HELP = ("quantize the input activations of the quantized layers to B-bit fixed point too (calibrated "
                  "on the model's training inputs, or its example input when it has no data)")
