@@ -37,7 +37,9 @@ def _allocation_outcome(allocation: dict, totals: dict, dense: dict) -> dict:
     out["note"] = (f"{allocation.get('spec')}: {len(layers)} layers' densities chosen by "
                    f"{'the DP' if allocation.get('solver') == 'dp' else 'the LPViT search'} ({100 * kept:.1f} % of "
                    f"their blocks kept); {metric} {measured:.4f} of the dense model's on this accelerator "
-                   f"(budget {allocation.get('budget')}, predicted {predicted:.4f})")
+                   f"(budget {allocation.get('budget')}, predicted {predicted:.4f})"
+                   + (f"; output distortion measured on {allocation['distortion_inputs']}"
+                      if allocation.get("distortion_inputs") else ""))
     return out
 
 

@@ -97,9 +97,12 @@ def test_measured_output_distortion_on_the_training_split():
     report = hwsim.simulate("vit_digits", prune="auto:latency=0.85:output", cache=False)
     allocation = report.meta["allocation"]
     assert allocation["distortion_kind"] == "output" and allocation["measured_fraction"] <= 0.85
+    assert allocation["distortion_inputs"] == "calibration inputs (512 samples)"  # the training split's
+    assert any("output distortion measured on calibration inputs (512 samples)" in n for n in report.notes)
     r = resolve_model("vit_digits")
     x = torch.randn(8, *r.args[0].shape[1:])
     df = prune(r.module, "auto:macs=0.5:lpvit:output", example_args=r.args, calib=x)
+    assert df.attrs["allocation"]["distortion_inputs"] == "calibration inputs (8 samples)"
     layers = df.attrs["allocation"]["layers"]
     assert (layers.distortion >= 0).all() and df.attrs["allocation"]["predicted_fraction"] <= 0.5
     with pytest.raises(ValueError, match="calib is the input of measured"):

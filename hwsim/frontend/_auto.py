@@ -232,6 +232,12 @@ def solve(curves: Sequence[LayerCurve], costs, metric: str, budget_fraction: flo
     return allocate_lagrange(curves, budget, beta=beta), beta
 
 
+def _samples(inputs: tuple) -> int | None:
+    """The batch size of the first tensor in ``inputs`` (None when there is none)."""
+    first = next((a for a in inputs if torch.is_tensor(a) and a.ndim), None)
+    return None if first is None else int(first.shape[0])
+
+
 class Totals(NamedTuple):
     """The dense model's total of the metric, and the part no target layer changes."""
 
@@ -320,7 +326,10 @@ def auto_allocation(model: nn.Module, targets: Sequence, spec, block: tuple[int,
     blocks = [s.size for s in saliencies]
     densities = {t.name: k / n for t, k, n in zip(targets, kept, blocks, strict=True)}
     record = {"spec": str(spec), "metric": spec.metric, "budget": spec.density, "solver": spec.solver,
-              "distortion_kind": spec.distortion, "block": list(block),
+              "distortion_kind": spec.distortion,
+              "distortion_inputs": None if spec.distortion != "output" else
+              f"{'calibration' if calib else 'example'} inputs ({_samples(calib or example_args)} samples)",
+              "block": list(block),
               "predicted_fraction": (c + totals.fixed) / totals.dense_total, "distortion": d,
               "dense_total": totals.dense_total, "fixed": totals.fixed, "beta": beta,
               "curves_cache": "off" if path is None else "hit" if hit is not None else "stored",
