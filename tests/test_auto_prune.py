@@ -219,3 +219,14 @@ def test_a_layer_called_twice_is_costed_at_every_use():
     allocation = prune(model, "auto:latency=0.7:32x32", example_args=(x,)).attrs["allocation"]
     measured = _measured(model, (x,), "latency")
     assert measured <= 0.7 and measured == pytest.approx(allocation["predicted_fraction"], rel=1e-9)
+
+
+def test_pruning_again_after_an_allocation_drops_its_record():
+    from hwsim.frontend._meta import ALLOCATION_ATTR
+
+    r = resolve_model("vit_digits")
+    prune(r.module, "auto:latency=0.9", example_args=r.args)
+    assert getattr(r.module, ALLOCATION_ATTR)["spec"] == "auto:latency=0.9:dp"
+    prune(r.module, "nm:2:4", include=["blocks.0.*"])  # on top of allocated layers: the prediction is void
+    assert not hasattr(r.module, ALLOCATION_ATTR)
+    assert "allocation" not in capture(r.module, r.args).meta

@@ -537,6 +537,9 @@ def prune(
                 t.weight.masked_fill_(~torch.from_numpy(keep).to(w.device), 0.0)
     old.update(records)
     setattr(model, PRUNE_ATTR, old)
+    earlier = getattr(model, ALLOCATION_ATTR, None)
+    if not auto and earlier and {r["layer"] for r in earlier["layers"]} & set(records):
+        delattr(model, ALLOCATION_ATTR)  # it no longer describes these layers' pruning
 
     report = []
     for t in targets:
