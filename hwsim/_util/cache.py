@@ -3,10 +3,11 @@ everything the result depends on, written whole or not at all."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from .io import write_text
@@ -24,6 +25,26 @@ def cache_path(section: str, name: str, payload: Mapping) -> Path:
     """``cache_dir()/section/name-<hash of payload>.json``: the key is everything the cached result depends on."""
     key = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:20]
     return cache_dir() / section / f"{name}-{key}.json"
+
+
+@contextlib.contextmanager
+def cache_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on computing the entry ``path`` (``flock`` on ``path.lock``), so that processes
+    that miss the same entry at once (a sweep's workers) compute it once: the others wait, then read it. Where
+    the folder cannot be written, the lock is skipped and each computes on its own."""
+    import fcntl
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        f = open(path.with_name(path.name + ".lock"), "a")  # closed below
+    except OSError:
+        yield
+        return
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        yield
+    finally:
+        f.close()  # releases the lock
 
 
 def read_cached(path: Path, use_cache: bool = True):

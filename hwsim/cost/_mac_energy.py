@@ -7,13 +7,14 @@ load -- is priced with the calibrated scale (`hwsim.cost.gate_energy_model`), pe
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .._util import cache_path, read_cached, write_cached
+from .._util.cache import cache_lock, cache_path, read_cached, write_cached
 from ._calibration import COST_VERSION, WARMUP, GateEnergyModel, calibrated_netlists, energy_cache_key
 from ._cells import leakage_mw, netlist_area_um2, raw_energy_fj
 from ._gatesim import simulate_gates
@@ -138,12 +139,29 @@ def mac_energy(unit, *, activity: str | Sequence = "random", use_cache: bool = T
            "lanes": lanes, "seed": seed, "warmup": count_from}
     path = cache_path("energy", f"mac-{unit.kind}", key)
     use_cache_here = use_cache and model is None  # results of another calibration are not the cached ones
-    cached = read_cached(path, use_cache_here)
+    cached = _cached_energy(path, use_cache_here)
+    if cached is not None:
+        return cached
+    with cache_lock(path) if use_cache_here else contextlib.nullcontext():
+        cached = _cached_energy(path, use_cache_here)  # another process may have computed it while we waited
+        if cached is not None:
+            return cached
+        return _compute_energy(unit, activity, stim, lanes, cycles, seed, model, use_cache, count_from, described,
+                               path, use_cache_here)
+
+
+def _cached_energy(path, use_cache: bool) -> MacEnergy | None:
+    cached = read_cached(path, use_cache)
     if cached is not None:
         try:
             return MacEnergy(**cached)
         except TypeError:
             pass
+    return None
+
+
+def _compute_energy(unit, activity, stim, lanes, cycles, seed, model, use_cache, count_from, described, path,
+                    use_cache_here) -> MacEnergy:
     if stim is None:
         stim = _random_mac_streams(unit, activity, lanes, cycles, seed)
     if model is None:  # a cold cache synthesizes the MAC beside the calibration's designs
