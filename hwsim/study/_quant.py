@@ -30,10 +30,9 @@ DEFAULT_ACT_BITS = 8
 
 def pareto_front(cost: Sequence[float], accuracy: Sequence[float]) -> np.ndarray:
     """Bool per point: no other point costs at most as much and is at least as accurate, better in one."""
-    c, a = np.asarray(cost, dtype=float), np.asarray(accuracy, dtype=float)
-    dominated = ((c[None, :] <= c[:, None]) & (a[None, :] >= a[:, None])
-                 & ((c[None, :] < c[:, None]) | (a[None, :] > a[:, None])))
-    return ~dominated.any(axis=1)
+    from .._util.pareto import pareto_min
+
+    return pareto_min(cost, -np.asarray(accuracy, dtype=float))
 
 
 @dataclass
