@@ -388,6 +388,46 @@ def _cmd_study_quant(args: argparse.Namespace) -> None:
           "accuracy_vs_area.png)")
 
 
+def _cmd_sweep(args: argparse.Namespace) -> None:
+    from ._util import check_writable_dir
+
+    if args.report is not None:
+        if opts := [o for o, v in (("SWEEP", args.sweep), ("--out", args.out), ("--scheduler", args.scheduler),
+                                   ("--workers", args.workers), ("--batch", args.batch)) if v is not None]:
+            raise UsageError(f"{', '.join(opts)}: not with --report, which redraws the figures of the results in "
+                             "its folder")
+        from .sweep import write_report
+
+        if not Path(args.report).is_dir():
+            raise UsageError(f"--report {str(args.report)!r} is not a folder of sweep results")
+        folder = write_report(args.report)
+        print(f"report redrawn in {folder}/ (summary.md, pareto_*.png, axes.png)")
+        return
+    if args.sweep is None or args.out is None:
+        raise UsageError("give a sweep file and --out DIR (or --report DIR to redraw a finished sweep's figures)")
+    if args.scheduler is not None and args.workers is not None:
+        raise UsageError("--workers starts a local cluster; a --scheduler at an address has its own workers")
+    for option, value in (("--workers", args.workers), ("--batch", args.batch)):
+        if value is not None and value < 1:
+            raise UsageError(f"{option} must be at least 1, not {value}")
+    check_writable_dir(args.out, create=False)
+    from .sweep import load_sweep, run_sweep
+
+    sweep = load_sweep(args.sweep)
+    print(f"sweep {sweep.name}: {len(sweep):,} points ({len(sweep.models)} models, axes "
+          f"{', '.join(sweep.axes) or 'none'}) into {args.out}/")
+    try:
+        run = run_sweep(sweep, args.out, scheduler=args.scheduler, workers=args.workers,
+                        batch=args.batch or 256, progress=_show_progress(args))
+    except KeyboardInterrupt:
+        print(f"hwsim: the points finished so far are kept in {args.out}/; run the same command to resume",
+              file=sys.stderr)
+        raise
+    print(run.summary())
+    print(f"results in {args.out}/ (pandas.read_parquet({str(args.out)!r})); report in {args.out}/_report/ "
+          "(summary.md, pareto_*.png, axes.png)")
+
+
 PROGRESS_HELP = "show each phase (build, prune, quantize, capture, ...) on stderr even when it is not a terminal"
 NO_CACHE_HELP = ("capture the model again instead of reading the workload cached by an earlier run (the cache key "
                  "covers the model's code and weights, the specs and the hwsim, torch and numpy versions)")
@@ -417,6 +457,7 @@ def build_parser() -> argparse.ArgumentParser:
                "  hwsim capture deit_small --prune block:32x32:0.5 --quant msq:4:0.5 -o ds.npz\n"
                "  hwsim simulate digits_mlp --quant posit+fixed:4:1:4 --out out/pf   (the MAC follows the scheme)\n"
                "  hwsim rtl area posit_fixp --param n=4 --param es=1\n"
+               "  hwsim sweep configs/sweeps/deit_s_arrays.yaml --out out/sweep --workers 2\n"
                "  hwsim formats show posit 4 1 sp2 4 --plot levels.png",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -552,6 +593,24 @@ def build_parser() -> argparse.ArgumentParser:
     sprune.add_argument("--exclude", action="append", metavar="PATTERN", help=EXCLUDE_HELP)
     sprune.add_argument("--out", type=Path, required=True, help="folder for study.csv, study.md and the figure")
     sprune.set_defaults(func=_cmd_study_prune)
+
+    sweep = sub.add_parser("sweep", help="run a design-space sweep on a local or remote Dask cluster into a "
+                           "resumable Parquet dataset", description="SWEEP.yaml names the models, the base "
+                           "accelerator and the axes: grid values and random draws over any config key, prune "
+                           "and quant specs (docs/sweeps.md). Points already in --out are skipped, so an "
+                           "interrupted sweep resumes where it stopped.")
+    sweep.add_argument("sweep", metavar="SWEEP.yaml", nargs="?", help="the sweep file")
+    sweep.add_argument("--out", type=Path, help="results folder: part-*.parquet, and _report/ with the figures")
+    sweep.add_argument("--scheduler", metavar="ADDRESS", help="an existing Dask scheduler, e.g. tcp://host:8786 "
+                       "(default: a local cluster)")
+    sweep.add_argument("--workers", type=int, metavar="N", help="worker processes of the local cluster (default: "
+                       "one per core)")
+    sweep.add_argument("--batch", type=int, metavar="N", help="rows per committed batch file (default 256; a batch "
+                       "is also committed every 2 s)")
+    sweep.add_argument("--report", type=Path, metavar="DIR", help="only redraw DIR/_report from its results")
+    sweep.add_argument("--progress", action="store_true", help="show the progress bar even when stderr is not a "
+                       "terminal")
+    sweep.set_defaults(func=_cmd_sweep)
 
     fdemo = fsub.add_parser("demo", help="write the code tables and a level plot of the 4-bit formats")
     fdemo.add_argument("--out", type=Path, default=Path("out/formats"), help="folder (default out/formats)")

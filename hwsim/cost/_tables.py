@@ -17,6 +17,9 @@ from types import MappingProxyType
 from ..arch import AcceleratorConfig
 from ..sim import check_action
 
+# the components an accelerator's area is the sum of (`cost_tables` prices each)
+AREA_COMPONENTS = ("pe_array", "weight_sram", "act_sram", "out_sram", "vector")
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CostTables:
@@ -28,7 +31,7 @@ class CostTables:
     """
 
     energy_pj: Mapping[tuple[str, str], float]
-    area_mm2: Mapping[str, float]  # pe_array, weight_sram, act_sram, out_sram, vector
+    area_mm2: Mapping[str, float]  # AREA_COMPONENTS
     leakage_w: float  # static power of the whole accelerator
     sources: Mapping[str, str]
 

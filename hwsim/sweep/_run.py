@@ -1,0 +1,210 @@
+"""Run a sweep on dask.distributed: group, submit, collect, commit in batches, resume.
+
+The client expands the points one at a time, skips those whose content key is already in the results, and
+groups the rest by what they are captured with. Each group is one capture task and a few simulation tasks that
+depend on it: the scheduler runs them where the workload already is (or moves it once to an idle worker), so a
+model is captured once per group, not once per point, and only point indices travel with a task. A worker that
+dies takes its tasks with it; the scheduler reruns them (the capture too, from its recipe) on the others.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ._spec import Sweep
+
+__all__ = ["SweepRun", "run_sweep"]
+
+COMMIT_SECONDS = 2.0  # a batch is committed after this long even when it is not full
+DEFAULT_BATCH = 256
+
+
+@dataclass
+class SweepRun:
+    """What one `run_sweep` call did."""
+
+    out: Path
+    points: int  # in the sweep
+    skipped: int  # already in the results
+    ran: int  # committed by this run
+    failed: int  # of those, recorded with an error
+    lost: int  # not run: their task failed on every worker it was tried on (a rerun retries them)
+    groups: int
+    workers: int
+    seconds: float
+    capture_s: float  # worker time in captures
+    simulate_s: float  # worker time simulating points
+    scheduler: str
+    timings: dict = field(default_factory=dict)
+
+    @property
+    def rate(self) -> float:
+        return self.ran / self.seconds if self.seconds else 0.0
+
+    def to_dict(self) -> dict:
+        d = {k: (str(v) if isinstance(v, Path) else v) for k, v in self.__dict__.items()}
+        d["points_per_s"] = self.rate
+        return d
+
+    def summary(self) -> str:
+        busy = self.workers * self.seconds
+        other = max(busy - self.capture_s - self.simulate_s, 0.0)
+        share = (f"; worker time: capture {self.capture_s:.1f} s, simulation {self.simulate_s:.1f} s, scheduling "
+                 f"and idle {other:.1f} s of {busy:.1f} s") if self.ran else ""
+        lost = f", {self.lost} not run (their tasks failed on every worker tried: rerun to retry them)" \
+            if self.lost else ""
+        return (f"{self.ran} points run ({self.failed} failed{lost}), {self.skipped} already done, of {self.points}; "
+                f"{self.groups} captures; {self.seconds:.1f} s on {self.workers} workers ({self.rate:.1f} points/s)"
+                f"{share}")
+
+
+def _chunks(indices: list[int], size: int) -> list[list[int]]:
+    return [indices[i:i + size] for i in range(0, len(indices), size)]
+
+
+def _client(scheduler: str | None, workers: int | None):
+    """(client, cluster or None, description): an existing scheduler by address, else a LocalCluster of
+    ``workers`` single-threaded processes (default: one per core)."""
+    from distributed import Client, LocalCluster
+
+    if scheduler is not None:
+        try:
+            client = Client(scheduler, timeout="10s")
+        except (OSError, TimeoutError, ValueError) as e:
+            raise ValueError(f"--scheduler {scheduler!r}: cannot connect ({type(e).__name__}: {e})") from None
+        return client, None, scheduler
+    n = workers if workers is not None else len(os.sched_getaffinity(0))
+    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
+                           silence_logs=logging.ERROR)
+    return Client(cluster), cluster, f"LocalCluster({n} processes)"
+
+
+def _pending(sweep: Sweep, done: set[str]) -> tuple[dict[tuple, list[int]], int]:
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    skipped = 0
+    for point in sweep.points():
+        if sweep.key(point) in done:
+            skipped += 1
+        else:
+            groups[point.group].append(point.index)
+    return dict(groups), skipped
+
+
+def run_sweep(sweep: Sweep, out, *, scheduler: str | None = None, workers: int | None = None,
+              batch: int = DEFAULT_BATCH, progress: bool = False, client=None, report: bool = True) -> SweepRun:
+    """Run every point of ``sweep`` not yet in ``out``; rows are committed in batches of up to ``batch`` (or
+    every `COMMIT_SECONDS`). ``client``: an existing `distributed.Client` to run on (else ``scheduler``'s
+    address, else a LocalCluster of ``workers`` processes). Interrupted (Ctrl-C), it commits what it has and
+    raises KeyboardInterrupt; a rerun resumes. ``report``: redraw ``out/_report`` at the end."""
+    from .._util import write_text
+    from ._rows import row_schema
+    from ._store import ResultStore
+    from ._tasks import capture_group, simulate_points
+
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+        raise ValueError(f"batch must be a whole number >= 1, not {batch!r}")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise ValueError(f"workers must be a whole number >= 1, not {workers!r}")
+    if scheduler is not None and workers is not None:
+        raise ValueError("workers: a scheduler at an address has its own workers; give one or the other")
+    start = time.perf_counter()
+    out = Path(out)
+    store = ResultStore(out, row_schema(sweep))
+    try:
+        write_text(out / "_sweep.yaml", sweep.text)
+        groups, skipped = _pending(sweep, store.done)
+        todo = sum(len(v) for v in groups.values())
+        run = SweepRun(out, len(sweep), skipped, 0, 0, 0, len(groups), 0, 0.0, 0.0, 0.0, "none")
+        if todo:
+            _execute(sweep, store, groups, run, client, scheduler, workers, batch, progress,
+                     capture_group, simulate_points)
+        run.seconds = time.perf_counter() - start
+        with open(out / "_runs.jsonl", "a") as f:
+            f.write(json.dumps(run.to_dict()) + "\n")
+    finally:
+        store.close()
+    if report:
+        from ._report import write_report
+
+        write_report(out)
+    return run
+
+
+def _execute(sweep, store, groups, run, client, scheduler, workers, batch, progress, capture_group,
+             simulate_points) -> None:
+    from distributed import as_completed
+    from tqdm import tqdm
+
+    own = client is None
+    cluster = None
+    if own:
+        client, cluster, run.scheduler = _client(scheduler, workers)
+    else:
+        run.scheduler = str(getattr(client, "scheduler", None) and client.scheduler.address)
+    todo = sum(len(v) for v in groups.values())
+    bar = tqdm(total=todo, desc=f"sweep {sweep.name}", unit="pt", file=sys.stderr, disable=not progress,
+               dynamic_ncols=True, leave=True)
+    buffer: list[dict] = []
+    last = time.perf_counter()
+    try:
+        run.workers = max(len(client.scheduler_info(n_workers=-1).get("workers", {})), 1)
+        captures, chunks, left = {}, {}, {}
+        size = max(1, min(32, math.ceil(todo / (4 * run.workers * max(len(groups), 1)))))
+        for g, indices in groups.items():
+            cap = client.submit(capture_group, sweep, indices, pure=False, priority=1)
+            captures[g] = cap
+            parts = _chunks(indices, size)
+            left[g] = len(parts)
+            for part in parts:
+                chunks[client.submit(simulate_points, sweep, cap, part, pure=False)] = (g, part)
+        seen_captures: set = set()
+        for fut in as_completed(list(chunks)):
+            g, part = chunks.pop(fut)
+            try:
+                rows = fut.result()
+            except Exception:  # the task's worker died on every try (KilledWorker) or the cluster went away
+                run.lost += len(part)
+                rows = []
+            if rows and g not in seen_captures:
+                seen_captures.add(g)
+                run.capture_s += rows[0]["capture_s"] or 0.0
+            run.simulate_s += sum(r["simulate_s"] or 0.0 for r in rows)
+            buffer += rows
+            bar.update(len(part))
+            left[g] -= 1
+            if not left[g]:
+                captures.pop(g).release()  # its workload leaves the workers' memory
+            now = time.perf_counter()
+            if len(buffer) >= batch or now - last >= COMMIT_SECONDS:
+                _commit(store, buffer, run)
+                buffer, last = [], now
+            bar.set_postfix_str(f"done {run.ran + len(buffer)}, failed {run.failed + _failed(buffer)}, "
+                                f"lost {run.lost}", refresh=False)
+        _commit(store, buffer, run)
+        buffer = []
+    finally:
+        if buffer:  # interrupted: what arrived is kept, whole
+            _commit(store, buffer, run)
+        bar.close()
+        if own:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+
+
+def _failed(rows: list[dict]) -> int:
+    return sum(r["status"] == "failed" for r in rows)
+
+
+def _commit(store, rows: list[dict], run: SweepRun) -> None:
+    n, failed = store.commit(rows)
+    run.ran += n
+    run.failed += failed
