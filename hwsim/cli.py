@@ -393,7 +393,8 @@ def _cmd_sweep(args: argparse.Namespace) -> None:
 
     if args.report is not None:
         if opts := [o for o, v in (("SWEEP", args.sweep), ("--out", args.out), ("--scheduler", args.scheduler),
-                                   ("--workers", args.workers), ("--batch", args.batch)) if v is not None]:
+                                   ("--workers", args.workers), ("--batch", args.batch),
+                                   ("--progress", args.progress or None)) if v is not None]:
             raise UsageError(f"{', '.join(opts)}: not with --report, which redraws the figures of the results in "
                              "its folder")
         from .sweep import write_report

@@ -122,6 +122,12 @@ def test_int_uniform_includes_both_ends_and_mac_axes_name_the_mac(tmp_path):
     ({"options": {"baselin": "dense"}}, "unknown option 'baselin'; did you mean 'baseline'"),
     ({"options": {"finetune": 2}, "grid": {"prune": ["nm:2:4"]}}, "finetune fine-tunes a quantized model"),
     ({"arch": {"array": {"rows": -1}}}, "arch:"),
+    ({"grid": {"array.mac": [{"kind": "sp2"}]}, "random": {"samples": 2, "axes": {
+        "array.mac.params.acc_bits": {"choice": [20, 24]}}}},
+     "axes 'array.mac' and 'array.mac.params.acc_bits' overlap"),
+    ({"grid": {"array.mac.params.acc_bits": [20, 24]}}, "an array.mac.params axis needs the MAC's kind"),
+    ({"random": {"samples": 2, "axes": {"act_bits": {"uniform": [4, 8]}}}}, "draw it with int_uniform or choice"),
+    ({"random": {"samples": 2, "axes": {"vector.lanes": {"uniform": [4, 64]}}}}, "vector.lanes: 4.5"),
 ])
 def test_bad_sweep_files_fail_before_any_work_in_one_line(tmp_path, capsys, change, message):
     from hwsim.cli import main
@@ -140,6 +146,16 @@ def test_a_bad_sweep_file_is_one_line_from_the_command(tmp_path):
     r = subprocess.run([sys.executable, "-m", "hwsim.cli", "sweep", str(path), "--out", str(tmp_path / "out")],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "unknown axis 'array.rowz'" in r.stderr, r.stderr
+
+
+def test_a_saved_workload_takes_no_capture_axes(tmp_path):
+    from hwsim.sweep._spec import SweepError
+
+    (tmp_path / "w.npz").write_bytes(b"not read before the check")
+    with pytest.raises(SweepError, match=r"quant, options.eval: only for models; the saved workload w.npz"):
+        sweep_from_dict({"models": ["w.npz"], "options": {"eval": True}, "grid": {"quant": ["sp2:4"]}}, "s.yaml",
+                        tmp_path)
+    assert len(sweep_from_dict({"models": ["w.npz"], "grid": {"array.rows": [4, 8]}}, "s.yaml", tmp_path)) == 2
 
 
 def test_cli_refuses_options_that_do_not_go_together(tmp_path):
@@ -257,6 +273,17 @@ def test_a_changed_sweep_resumes_into_its_folder_and_other_axes_are_refused(tmp_
     other = {**small, "grid": {**small["grid"], "vector.lanes": [8]}}
     with pytest.raises(ValueError, match="holds the results of a sweep with other axes or options"):
         run_sweep(sweep_from_dict(other, "a.yaml", tmp_path), tmp_path / "out", client=client)
+    same_columns = {**small, "options": {**small["options"], "mac_activity": "random"}}
+    with pytest.raises(ValueError, match="holds the results of this sweep with other models, options"):
+        run_sweep(sweep_from_dict(same_columns, "a.yaml", tmp_path), tmp_path / "out", client=client)
+    assert len(read_results(tmp_path / "out")) == 2 * first.ran  # nothing was added
+
+
+def test_random_draws_that_repeat_a_point_run_once(tmp_path, client):
+    data = {"models": ["digits_mlp"], "random": {"samples": 12, "axes": {"array.rows": {"choice": [4, 8]}}}}
+    run = run_sweep(sweep_from_dict(data, "r.yaml", tmp_path), tmp_path / "out", client=client)
+    assert run.ran == 2 and run.repeats == 10 and "10 repeat another point's content" in run.summary()
+    assert sorted(read_results(tmp_path / "out")["array.rows"]) == [4, 8]
 
 
 def test_a_worker_killed_mid_task_does_not_lose_or_repeat_a_point(tmp_path):
@@ -349,3 +376,53 @@ def test_eval_gives_each_point_the_accuracy_serial_simulate_measures(tmp_path, c
         assert row["energy_j"] == serial.totals["energy_j"]
     # one accuracy per group, whatever the accelerator
     assert table.groupby("prune", dropna=False).accuracy.nunique().max() == 1
+
+
+def test_a_scheduler_by_address_runs_the_sweep(tmp_path, client, capsys):
+    from hwsim.cli import main
+
+    small = {**SWEEP, "random": {**SWEEP["random"], "samples": 1}}
+    path = write_sweep(tmp_path, small)
+    address = client.scheduler.address
+    assert main(["sweep", str(path), "--out", str(tmp_path / "out"), "--scheduler", address]) == 0
+    out = capsys.readouterr().out
+    assert "36 points run" in out and "on 2 workers" in out
+    assert len(read_results(tmp_path / "out")) == 36
+
+
+def test_ctrl_c_keeps_the_committed_batches_and_a_rerun_finishes(tmp_path, client):
+    import _thread
+
+    sweep = sweep_from_dict({**SWEEP, "random": {**SWEEP["random"], "samples": 12}}, "int.yaml", tmp_path)
+    out = tmp_path / "out"
+
+    def interrupt_after_a_batch():
+        deadline = time.monotonic() + 120
+        while not list(out.glob("part-*.parquet")) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        _thread.interrupt_main()
+
+    watcher = threading.Thread(target=interrupt_after_a_batch)
+    watcher.start()
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(sweep, out, client=client, batch=8, report=False)
+    watcher.join()
+    partial = read_results(out)
+    assert 0 < len(partial) < len(sweep) and partial.key.is_unique
+    assert not list(out.glob(".part-*"))
+    run = run_sweep(sweep, out, client=client, report=False)
+    assert run.skipped == len(partial) and run.ran == len(sweep) - len(partial)
+    table = read_results(out)
+    assert sorted(table["index"]) == list(range(len(sweep))) and table.key.is_unique
+
+
+def test_errors_that_are_not_the_points_own_are_retried_not_recorded(tmp_path):
+    from hwsim.sweep._tasks import Captured, simulate_points
+
+    sweep = sweep_from_dict({"models": ["digits_mlp"], "grid": {"array.rows": [4, 8]}}, "e.yaml", tmp_path)
+    rows = simulate_points(sweep, Captured(object(), 0.0), [0, 1])  # not a workload: a bug, not the point's
+    assert [r["status"] for r in rows] == ["retry", "retry"] and "AttributeError" in rows[0]["error"]
+    rows = simulate_points(sweep, Captured(None, 0.1, "capture: ValueError: block 32x32 does not divide"), [0])
+    assert rows[0]["status"] == "failed" and rows[0]["error"].startswith("capture: ValueError")
+    rows = simulate_points(sweep, Captured(None, 0.1, "capture: MemoryError", retry=True), [1])
+    assert rows[0]["status"] == "retry"

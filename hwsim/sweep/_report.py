@@ -173,6 +173,12 @@ def sweep_markdown(table, runs: list[dict] = ()) -> str:
     lines = [f"# Sweep {meta.get('name', '')}", "",
              f"{len(table)} of {meta.get('points', len(table))} points in the results: {len(ok)} simulated, "
              f"{len(failed)} failed.", ""]
+    if runs and runs[-1].get("repeats"):
+        lines += [f"{runs[-1]['repeats']} points repeat another point's content (random draws that coincide) and "
+                  "are in the results once.", ""]
+    if runs and runs[-1].get("lost"):
+        why = "; ".join(f"{n} x {msg}" for msg, n in (runs[-1].get("problems") or {}).items())
+        lines += [f"{runs[-1]['lost']} points were not run by the last run ({why}); a rerun tries them again.", ""]
     ran = [r for r in runs if r.get("ran")]
     if ran:
         r = ran[-1]

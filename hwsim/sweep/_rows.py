@@ -75,8 +75,8 @@ def row_schema(sweep: Sweep):
     import pyarrow as pa
 
     types = {"int64": pa.int64(), "float64": pa.float64(), "bool": pa.bool_(), "string": pa.string()}
-    meta = {"name": sweep.name, "axes": list(sweep.axes), "config_axes": [c for c, _ in axis_columns(sweep)],
-            "options": sweep.options, "points": len(sweep)}
+    meta = {"name": sweep.name, "identity": sweep.identity, "axes": list(sweep.axes),
+            "config_axes": [c for c, _ in axis_columns(sweep)], "options": sweep.options, "points": len(sweep)}
     return pa.schema([pa.field(name, types[kind]) for name, kind in columns(sweep)],
                      metadata={"hwsim.sweep": json.dumps(meta, default=str)})
 
@@ -97,8 +97,8 @@ def _identity(sweep: Sweep, point: Point, status: str, error: str | None) -> dic
 
 
 def failed_row(sweep: Sweep, point: Point, error: str, capture_s: float, worker: str,
-               simulate_s: float | None = None) -> dict:
-    return {**_identity(sweep, point, "failed", error), "capture_s": capture_s, "simulate_s": simulate_s,
+               simulate_s: float | None = None, status: str = "failed") -> dict:
+    return {**_identity(sweep, point, status, error), "capture_s": capture_s, "simulate_s": simulate_s,
             "worker": worker}
 
 

@@ -36,14 +36,15 @@ class SweepRun:
     skipped: int  # already in the results
     ran: int  # committed by this run
     failed: int  # of those, recorded with an error
-    lost: int  # not run: their task failed on every worker it was tried on (a rerun retries them)
+    lost: int  # not run: their task failed on every worker it was tried on, or not by their own error (retried)
     groups: int
     workers: int
     seconds: float
     capture_s: float  # worker time in captures
     simulate_s: float  # worker time simulating points
     scheduler: str
-    timings: dict = field(default_factory=dict)
+    repeats: int = 0  # points whose content is another point's (random draws that repeat): run once
+    problems: dict = field(default_factory=dict)  # why points were lost: first message -> how many points
 
     @property
     def rate(self) -> float:
@@ -59,8 +60,12 @@ class SweepRun:
         other = max(busy - self.capture_s - self.simulate_s, 0.0)
         share = (f"; worker time: capture {self.capture_s:.1f} s, simulation {self.simulate_s:.1f} s, scheduling "
                  f"and idle {other:.1f} s of {busy:.1f} s") if self.ran else ""
-        lost = f", {self.lost} not run (their tasks failed on every worker tried: rerun to retry them)" \
-            if self.lost else ""
+        lost = ""
+        if self.lost:
+            why = "; ".join(f"{n} x {msg}" for msg, n in list(self.problems.items())[:3])
+            lost = f", {self.lost} not run ({why}; a rerun tries them again)"
+        if self.repeats:
+            lost += f", {self.repeats} repeat another point's content and were run once"
         return (f"{self.ran} points run ({self.failed} failed{lost}), {self.skipped} already done, of {self.points}; "
                 f"{self.groups} captures; {self.seconds:.1f} s on {self.workers} workers ({self.rate:.1f} points/s)"
                 f"{share}")
@@ -87,15 +92,25 @@ def _client(scheduler: str | None, workers: int | None):
     return Client(cluster), cluster, f"LocalCluster({n} processes)"
 
 
-def _pending(sweep: Sweep, done: set[str]) -> tuple[dict[tuple, list[int]], int]:
+def _pending(sweep: Sweep, done: set[str]) -> tuple[dict[tuple, list[int]], dict[int, str], int, int]:
+    """(group -> the indices to run, index -> content key, points already done, points repeating another's key).
+    Keys are computed here, on the client, and written into the rows: a worker's view of them never decides what
+    a rerun skips."""
     groups: dict[tuple, list[int]] = defaultdict(list)
-    skipped = 0
+    keys: dict[int, str] = {}
+    seen: set[str] = set()
+    skipped = repeats = 0
     for point in sweep.points():
-        if sweep.key(point) in done:
+        key = sweep.key(point)
+        if key in done:
             skipped += 1
+        elif key in seen:
+            repeats += 1
         else:
+            seen.add(key)
+            keys[point.index] = key
             groups[point.group].append(point.index)
-    return dict(groups), skipped
+    return dict(groups), keys, skipped, repeats
 
 
 def run_sweep(sweep: Sweep, out, *, scheduler: str | None = None, workers: int | None = None,
@@ -107,7 +122,6 @@ def run_sweep(sweep: Sweep, out, *, scheduler: str | None = None, workers: int |
     from .._util import write_text
     from ._rows import row_schema
     from ._store import ResultStore
-    from ._tasks import capture_group, simulate_points
 
     if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
         raise ValueError(f"batch must be a whole number >= 1, not {batch!r}")
@@ -120,28 +134,37 @@ def run_sweep(sweep: Sweep, out, *, scheduler: str | None = None, workers: int |
     store = ResultStore(out, row_schema(sweep))
     try:
         write_text(out / "_sweep.yaml", sweep.text)
-        groups, skipped = _pending(sweep, store.done)
-        todo = sum(len(v) for v in groups.values())
-        run = SweepRun(out, len(sweep), skipped, 0, 0, 0, len(groups), 0, 0.0, 0.0, 0.0, "none")
-        if todo:
-            _execute(sweep, store, groups, run, client, scheduler, workers, batch, progress,
-                     capture_group, simulate_points)
+        groups, keys, skipped, repeats = _pending(sweep, store.done)
+        run = SweepRun(out, len(sweep), skipped, 0, 0, 0, len(groups), 0, 0.0, 0.0, 0.0, "none", repeats)
+        if keys:
+            _execute(sweep, store, groups, keys, run, client, scheduler, workers, batch, progress)
         run.seconds = time.perf_counter() - start
         with open(out / "_runs.jsonl", "a") as f:
             f.write(json.dumps(run.to_dict()) + "\n")
     finally:
         store.close()
-    if report:
+    if report and store.done:
         from ._report import write_report
 
         write_report(out)
     return run
 
 
-def _execute(sweep, store, groups, run, client, scheduler, workers, batch, progress, capture_group,
-             simulate_points) -> None:
+def _check_workers(client) -> None:
+    from ._tasks import worker_sources
+
+    mine = worker_sources()
+    other = {w: d for w, d in client.run(worker_sources).items() if d != mine}
+    if other:
+        raise ValueError(f"worker {next(iter(other))} runs other hwsim sources than this client ({len(other)} of the "
+                         "workers): install the same hwsim on both, or the results would not match their keys")
+
+
+def _execute(sweep, store, groups, keys, run, client, scheduler, workers, batch, progress) -> None:
     from distributed import as_completed
     from tqdm import tqdm
+
+    from ._tasks import capture_group, simulate_points
 
     own = client is None
     cluster = None
@@ -149,30 +172,40 @@ def _execute(sweep, store, groups, run, client, scheduler, workers, batch, progr
         client, cluster, run.scheduler = _client(scheduler, workers)
     else:
         run.scheduler = str(getattr(client, "scheduler", None) and client.scheduler.address)
-    todo = sum(len(v) for v in groups.values())
+    todo = len(keys)
     bar = tqdm(total=todo, desc=f"sweep {sweep.name}", unit="pt", file=sys.stderr, disable=not progress,
                dynamic_ncols=True, leave=True)
     buffer: list[dict] = []
     last = time.perf_counter()
     try:
         run.workers = max(len(client.scheduler_info(n_workers=-1).get("workers", {})), 1)
+        _check_workers(client)
         captures, chunks, left = {}, {}, {}
         size = max(1, min(32, math.ceil(todo / (4 * run.workers * max(len(groups), 1)))))
-        for g, indices in groups.items():
-            cap = client.submit(capture_group, sweep, indices, pure=False, priority=1)
+        for order, (g, indices) in enumerate(groups.items()):
+            # group by group: a group's simulations before the next group's capture, so the workloads held at
+            # once are about one per worker, and a free worker captures the next group meanwhile
+            rank = 2 * (len(groups) - order)
+            cap = client.submit(capture_group, sweep, indices, pure=False, priority=rank + 1)
             captures[g] = cap
             parts = _chunks(indices, size)
             left[g] = len(parts)
             for part in parts:
-                chunks[client.submit(simulate_points, sweep, cap, part, pure=False)] = (g, part)
+                chunks[client.submit(simulate_points, sweep, cap, part, pure=False, priority=rank)] = (g, part)
         seen_captures: set = set()
         for fut in as_completed(list(chunks)):
             g, part = chunks.pop(fut)
             try:
                 rows = fut.result()
-            except Exception:  # the task's worker died on every try (KilledWorker) or the cluster went away
-                run.lost += len(part)
+            except Exception as e:  # the task's worker died on every try (KilledWorker), or hwsim failed to load
+                _lost(run, len(part), e)
                 rows = []
+            for r in rows:
+                r["key"] = keys[r["index"]]
+            retry = [r for r in rows if r["status"] == "retry"]
+            for r in retry:
+                _lost(run, 1, r["error"])
+            rows = [r for r in rows if r["status"] != "retry"]
             if rows and g not in seen_captures:
                 seen_captures.add(g)
                 run.capture_s += rows[0]["capture_s"] or 0.0
@@ -198,6 +231,12 @@ def _execute(sweep, store, groups, run, client, scheduler, workers, batch, progr
             client.close()
             if cluster is not None:
                 cluster.close()
+
+
+def _lost(run: SweepRun, n: int, why) -> None:
+    text = why if isinstance(why, str) else f"{type(why).__name__}: {why}".splitlines()[0]
+    run.lost += n
+    run.problems[text] = run.problems.get(text, 0) + n
 
 
 def _failed(rows: list[dict]) -> int:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import hashlib
 import json
 import math
@@ -139,7 +140,12 @@ class Axis:
 
     def examples(self) -> tuple:
         """The values that stand for the axis when it is checked before any work."""
-        return self.values if self.values is not None else (_plain(self.low), _plain(self.high))
+        if self.values is not None:
+            return self.values
+        ends = (_plain(self.low), _plain(self.high))
+        if self.dist in ("uniform", "log_uniform") and self.high - self.low >= 1:
+            return (*ends, float(self.low) + 0.5)  # a continuous draw is not a whole number: int keys refuse it
+        return ends
 
 
 @dataclass(frozen=True)
@@ -212,24 +218,24 @@ class Sweep:
         for i in range(start, len(self)):
             yield self.point(i)
 
-    def key(self, point: Point) -> str:
-        """The point's content key: model, specs, options, accelerator and the hwsim sources it is simulated by."""
-        from ..frontend._workload_cache import sources_digest
+    @functools.cached_property
+    def identity(self) -> str:
+        """What every point's result depends on besides its own axis values: the models, the base accelerator,
+        the options, the MAC rule, and the hwsim (version and sources), torch and numpy it is simulated with. A
+        results folder holds the points of one identity."""
+        from ..frontend._workload_cache import _version, sources_digest
 
-        payload = {"model": self.model_ids[self.models.index(point.model)], "prune": point.prune,
-                   "quant": point.quant, "act_bits": point.act_bits, "options": self.options,
-                   "config": point.config, "mac": "given" if self.mac_given else "by-workload",
-                   "hwsim": _hwsim_version(), "sources": sources_digest()}
+        payload = {"models": self.model_ids, "base": self.base, "options": self.options,
+                   "mac": "given" if self.mac_given else "by-workload", "hwsim": _version("hwsim"),
+                   "sources": sources_digest(), "torch": _version("torch"), "numpy": np.__version__}
         return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
-
-def _hwsim_version() -> str:
-    import importlib.metadata
-
-    try:
-        return importlib.metadata.version("hwsim")
-    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - run from a source tree
-        return "unknown"
+    def key(self, point: Point) -> str:
+        """The point's content key: its model, capture specs and accelerator config (the base with its axes),
+        and the sweep's `identity`."""
+        payload = {"model": self.model_ids[self.models.index(point.model)], "prune": point.prune,
+                   "quant": point.quant, "act_bits": point.act_bits, "config": point.config, "id": self.identity}
+        return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
 
 def _as_list(value, where: str) -> list:
@@ -251,6 +257,9 @@ def _parse_random_axis(key: str, spec, where: str) -> Axis:
         return Axis(key, tuple(_as_list(arg, f"{where}.choice")), "choice")
     if key in CAPTURE_AXES[:2]:
         raise SweepError(f"{where}: {key} specs are drawn with choice: [...], not {dist}")
+    if key == "act_bits" and dist != "int_uniform":
+        raise SweepError(f"{where}: act_bits is a whole number of bits: draw it with int_uniform or choice, "
+                         f"not {dist}")
     if not (isinstance(arg, list | tuple) and len(arg) == 2
             and all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in arg)):
         raise SweepError(f"{where}.{dist} must be [low, high] (two finite numbers), not {arg!r}")
@@ -359,6 +368,8 @@ def _check_options(options, where: str) -> dict:
                          f"not {out['mac_activity']!r}")
     if isinstance(out["exclude"], str):
         out["exclude"] = [out["exclude"]]
+    elif isinstance(out["exclude"], tuple):
+        out["exclude"] = list(out["exclude"])
     return out
 
 
@@ -436,22 +447,49 @@ def sweep_from_dict(data, source: str = "<sweep>", root: str | os.PathLike = "."
         for value in axis.examples():
             _check_value(base, axis, value, where)
     keys = [a.key for a in (*grid, *random)]
+    for k in keys:
+        inside = [o for o in keys if o.startswith(k + ".")]
+        if inside:
+            raise SweepError(f"{source}: axes {k!r} and {inside[0]!r} overlap: {k} sets {inside[0]} too, so one "
+                             "would override the other; sweep one of them")
+    if any(k.startswith("array.mac.params.") for k in keys) and not (
+            "array.mac.kind" in keys or "array.mac" in keys
+            or (isinstance((base.get("array") or {}).get("mac"), Mapping) and "kind" in base["array"]["mac"])):
+        raise SweepError(f"{source}: an array.mac.params axis needs the MAC's kind: give array.mac.kind in arch or "
+                         "as an axis (the params alone would build the default fixed MAC)")
     mac_given = mac_given or any(k == "array.mac" or k.startswith("array.mac.") for k in keys)
+    saved = [m for m, _ in resolved if m.endswith(".npz")]
+    if saved:
+        given = [k for k in CAPTURE_AXES if any(a.key == k and any(v is not None for v in a.examples())
+                                                for a in (*grid, *random))]
+        given += [f"options.{o}" for o in ("exclude", "finetune") if options[o] is not None]
+        given += ["options.eval"] if options["eval"] else []
+        if given:
+            raise SweepError(f"{source}: {', '.join(given)}: only for models; the saved workload "
+                             f"{Path(saved[0]).name} is already captured and compressed (and has no weights to "
+                             "evaluate)")
     _check_requests((*grid, *random), options, source)
     name = data.get("name", Path(source).stem)
     if not isinstance(name, str) or not name:
         raise SweepError(f"{source}: name must be a non-empty string, not {name!r}")
-    text = yaml.safe_dump({"name": name, "models": [m for m, _ in resolved], "arch": base or None,
+    text = _dump({"name": name, "models": [m for m, _ in resolved], "arch": base or None,
                            "options": options, "grid": {a.key: list(a.values) for a in grid},
                            **({"random": {"samples": samples, "seed": seed,
                                           "axes": {a.key: {a.dist: list(a.values) if a.dist == "choice"
                                                            else [a.low, a.high]} for a in random}}}
-                              if random else {})}, sort_keys=False)
+                              if random else {})})
     sweep = Sweep(name, source, tuple(m for m, _ in resolved), tuple(i for _, i in resolved), base, mac_given,
                   options, tuple(grid), tuple(random), samples, seed, text)
     if len(sweep) > MAX_POINTS:
         raise SweepError(f"{source}: {len(sweep):,} points is more than {MAX_POINTS:,}: check the axes")
     return sweep
+
+
+def _dump(data) -> str:
+    try:
+        return yaml.safe_dump(data, sort_keys=False)
+    except yaml.YAMLError as e:  # a value YAML cannot write (a tuple, an object from a Python caller)
+        raise SweepError(f"the sweep holds a value that is not plain YAML data: {e}") from None
 
 
 def load_sweep(path: str | os.PathLike) -> Sweep:

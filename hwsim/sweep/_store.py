@@ -38,11 +38,18 @@ def read_results(out, columns=None):
 
 
 def results_schema(out):
-    """The schema (with its ``hwsim.sweep`` metadata) of the first batch in ``out``, or None."""
+    """The schema (with its ``hwsim.sweep`` metadata) of the newest batch in ``out``, or None."""
     import pyarrow.parquet as pq
 
-    parts = _parts(Path(out))
-    return pq.read_schema(parts[0]) if parts else None
+    parts = sorted(_parts(Path(out)), key=lambda p: p.stat().st_mtime_ns)
+    return pq.read_schema(parts[-1]) if parts else None
+
+
+def _identity(schema) -> str | None:
+    import json
+
+    raw = (schema.metadata or {}).get(b"hwsim.sweep")
+    return json.loads(raw).get("identity") if raw else None
 
 
 class ResultStore:
@@ -72,6 +79,11 @@ class ResultStore:
                 differ = f" (columns {', '.join(sorted(names))} differ)" if names else " (column types differ)"
                 raise ValueError(f"--out {str(self.out)!r} holds the results of a sweep with other axes or options"
                                  f"{differ}: give another --out")
+            if _identity(have) != _identity(schema):
+                self.close()
+                raise ValueError(f"--out {str(self.out)!r} holds the results of this sweep with other models, "
+                                 "options, or another hwsim, torch or numpy (their numbers may differ): give another "
+                                 "--out, or remove its part-*.parquet files to start again")
             t = pq.read_table(part, columns=["key", "status"])
             self.done.update(t.column("key").to_pylist())
             self.failed += sum(s == "failed" for s in t.column("status").to_pylist())
@@ -99,12 +111,12 @@ class ResultStore:
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, self.out / name)
+            self.done.update(seen)  # at once: an interrupt after the rename must not commit these rows again
         except BaseException:
             with contextlib.suppress(OSError):
                 tmp.unlink()
             raise
         self._seq += 1
-        self.done.update(seen)
         failed = sum(r["status"] == "failed" for r in fresh)
         self.failed += failed
         return len(fresh), failed

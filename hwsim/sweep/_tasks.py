@@ -1,8 +1,10 @@
 """What a worker runs: one capture per (model, prune, quant, act_bits) group, then its points' simulations.
 
 Both are plain functions of picklable arguments, so a local process pool and a remote cluster run the same code.
-A point's own failure (a config the MAC cannot run, a layer the engine cannot map) becomes its row's ``error``;
-only a worker's death escapes, and the scheduler retries the task elsewhere.
+A point's own failure (a ValueError or TypeError: a config the MAC cannot run, a layer the engine cannot map)
+becomes its row's ``error``, and a rerun does not try it again. Any other exception (out of memory, a full disk,
+a bug) comes back as a row with status ``retry``, which the client does not commit: a rerun tries the point
+again. A worker's death escapes, and the scheduler retries the task elsewhere.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass, field
 
 from ._spec import Point, Sweep
 
-__all__ = ["Captured", "capture_group", "point_config", "simulate_points"]
+__all__ = ["Captured", "capture_group", "point_config", "simulate_points", "worker_sources"]
 
 
 @dataclass
@@ -28,6 +30,7 @@ class Captured:
     seconds: float
     error: str | None = None
     accuracy: dict = field(default_factory=dict)  # MAC key -> `hwsim._simulate._accuracy` record (or error)
+    retry: bool = False  # the capture's error was not the point's own (see the module docstring)
 
 
 def _error(e: BaseException) -> str:
@@ -85,7 +88,8 @@ def capture_group(sweep: Sweep, indices: list[int]) -> Captured:
                                 arch=_allocation_arch(sweep, first.quant))
         workload, prepared, _ = workload_for(first.model, request, strict=not opts["allow_unmapped"])
     except Exception as e:  # every point of the group is recorded with the capture's error
-        return Captured(None, time.perf_counter() - start, f"capture: {_error(e)}")
+        return Captured(None, time.perf_counter() - start, f"capture: {_error(e)}",
+                        retry=not isinstance(e, ValueError | TypeError))
     accuracy = {}
     if opts["eval"]:
         from .._simulate import _accuracy
@@ -103,6 +107,14 @@ def capture_group(sweep: Sweep, indices: list[int]) -> Captured:
                 except Exception as e:
                     accuracy[key] = {"error": f"evaluate: {_error(e)}"}
     return Captured(workload, time.perf_counter() - start, accuracy=accuracy)
+
+
+def worker_sources() -> str:
+    """The digest of the hwsim sources this process runs (`sources_digest`): the client checks that every worker
+    simulates with the code its keys were computed for."""
+    from ..frontend._workload_cache import sources_digest
+
+    return sources_digest()
 
 
 def _worker_name() -> str:
@@ -125,7 +137,8 @@ def simulate_points(sweep: Sweep, captured: Captured, indices: list[int]) -> lis
         point = sweep.point(i)
         start = time.perf_counter()
         if captured.workload is None:
-            rows.append(failed_row(sweep, point, captured.error, captured.seconds, worker))
+            rows.append(failed_row(sweep, point, captured.error, captured.seconds, worker,
+                                   status="retry" if captured.retry else "failed"))
             continue
         try:
             cfg = point_config(sweep, point, captured.workload)
@@ -138,6 +151,7 @@ def simulate_points(sweep: Sweep, captured: Captured, indices: list[int]) -> lis
             row = point_row(sweep, point, report, cfg, accuracy, time.perf_counter() - start, captured.seconds,
                             worker)
         except Exception as e:
-            row = failed_row(sweep, point, _error(e), captured.seconds, worker, time.perf_counter() - start)
+            row = failed_row(sweep, point, _error(e), captured.seconds, worker, time.perf_counter() - start,
+                             status="failed" if isinstance(e, ValueError | TypeError) else "retry")
         rows.append(row)
     return rows
