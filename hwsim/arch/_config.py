@@ -229,14 +229,15 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def load_config(path: str | os.PathLike) -> AcceleratorConfig:
-    """Read an accelerator config from YAML; errors name the file and the key (an empty file, a key given twice,
-    bytes that are not UTF-8 and values past `LIMITS` included)."""
+def read_yaml_file(path: str | os.PathLike, what: str, empty_hint: str):
+    """The data of a YAML file, read with a SafeLoader that refuses duplicate keys; ValueError in one line naming
+    the file (``what`` says which kind: "config file", "sweep file") when it cannot be read, is not UTF-8 or YAML,
+    or is empty (``empty_hint`` says what to give)."""
     path = Path(path)
     try:
         text = path.read_bytes().decode("utf-8")
     except OSError as e:
-        raise ValueError(f"config file {str(path)!r} cannot be read: {e.strerror}") from None
+        raise ValueError(f"{what} {str(path)!r} cannot be read: {e.strerror}") from None
     except UnicodeDecodeError as e:
         raise ValueError(f"{path}: not UTF-8 text (byte {e.object[e.start]:#04x} at offset {e.start})") from None
     try:
@@ -245,7 +246,14 @@ def load_config(path: str | os.PathLike) -> AcceleratorConfig:
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
         raise ValueError(f"{path}: not valid YAML ({problem})") from None
     if data is None:
-        raise ValueError(f"{path}: the file is empty (give at least one key, e.g. name: my_accelerator)")
+        raise ValueError(f"{path}: the file is empty ({empty_hint})")
+    return data
+
+
+def load_config(path: str | os.PathLike) -> AcceleratorConfig:
+    """Read an accelerator config from YAML; errors name the file and the key (an empty file, a key given twice,
+    bytes that are not UTF-8 and values past `LIMITS` included)."""
+    data = read_yaml_file(path, "config file", "give at least one key, e.g. name: my_accelerator")
     return config_from_dict(data, str(path))
 
 

@@ -494,20 +494,10 @@ def _dump(data) -> str:
 
 def load_sweep(path: str | os.PathLike) -> Sweep:
     """Read and validate a sweep file; a bad file raises ValueError naming the file and the key."""
-    from ..arch._config import _UniqueKeyLoader
+    from ..arch._config import read_yaml_file
 
-    path = Path(path)
     try:
-        text = path.read_bytes().decode("utf-8")
-    except OSError as e:
-        raise SweepError(f"sweep file {str(path)!r} cannot be read: {e.strerror}") from None
-    except UnicodeDecodeError as e:
-        raise SweepError(f"{path}: not UTF-8 text (byte {e.object[e.start]:#04x} at offset {e.start})") from None
-    try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)
-    except yaml.YAMLError as e:
-        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise SweepError(f"{path}: not valid YAML ({problem})") from None
-    if data is None:
-        raise SweepError(f"{path}: the file is empty (give at least models: [...])")
-    return sweep_from_dict(data, str(path), path.parent)
+        data = read_yaml_file(path, "sweep file", "give at least models: [...]")
+    except ValueError as e:
+        raise SweepError(str(e)) from None
+    return sweep_from_dict(data, str(path), Path(path).parent)
