@@ -426,3 +426,20 @@ def test_errors_that_are_not_the_points_own_are_retried_not_recorded(tmp_path):
     assert rows[0]["status"] == "failed" and rows[0]["error"].startswith("capture: ValueError")
     rows = simulate_points(sweep, Captured(None, 0.1, "capture: MemoryError", retry=True), [1])
     assert rows[0]["status"] == "retry"
+
+
+def test_the_report_draws_axes_with_missing_values(tmp_path):
+    from hwsim.sweep import sweep_figures
+    from hwsim.sweep._report import sweep_markdown
+
+    n = 12
+    table = pd.DataFrame({
+        "index": range(n), "status": ["ok"] * (n - 1) + ["failed"], "error": [None] * (n - 1) + ["ValueError: x"],
+        "model": ["a.py"] * n, "prune": pd.array([None, "block:16x16:0.5"] * (n // 2), dtype="str"),
+        "quant": pd.array([None] * n, dtype="str"), "array.rows": [4, 8, 16] * (n // 3),
+        "latency_s": np.linspace(1e-3, 2e-3, n), "energy_j": np.linspace(2e-6, 1e-6, n), "area_mm2": [1.0] * n})
+    table.attrs["hwsim.sweep"] = {"name": "t", "axes": ["prune", "quant", "array.rows"], "points": n}
+    figs = sweep_figures(table)
+    assert set(figs) == {"pareto_latency_energy.png", "axes.png"}
+    text = sweep_markdown(table)
+    assert "11 simulated, 1 failed" in text and "| none" in text and "nan" not in text

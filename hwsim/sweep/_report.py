@@ -47,7 +47,13 @@ def _fronts(ok, x: str, y: str, maximize_y: bool = False) -> np.ndarray:
 
 def _varying(table, meta: dict) -> list[str]:
     axes = [a for a in ["model", *meta.get("axes", [])] if a in table]
-    return [a for a in axes if table[a].astype(str).nunique() > 1]
+    return [a for a in axes if _labels(table[a]).nunique() > 1]
+
+
+def _labels(column):
+    """An axis column as text, a missing value (no prune, no quant) as "none": pandas reads those as NaN, and
+    text and NaN neither sort together nor count as a value."""
+    return column.map(lambda v: "none" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
 
 
 def _scatter(table, x: str, y: str, xlabel: str, ylabel: str, title: str, maximize_y: bool, xs: float, ys: float):
@@ -98,8 +104,9 @@ def _coordinates(ok, meta: dict):
             scaled.append((a - lo) / (hi - lo) if hi > lo else np.full(a.shape, 0.5))
             ticks.append((f"{v.min():.3g}", f"{v.max():.3g}"))
         else:
-            cats = sorted(v.astype(str).unique())
-            codes = v.astype(str).map({s: i for i, s in enumerate(cats)}).to_numpy(dtype=float)
+            labels = _labels(v)
+            cats = sorted(labels.unique())
+            codes = labels.map({s: i for i, s in enumerate(cats)}).to_numpy(dtype=float)
             scaled.append(codes / max(len(cats) - 1, 1) if len(cats) > 1 else np.full(codes.shape, 0.5))
             ticks.append((_short(cats[0]), _short(cats[-1])))
     data = np.stack(scaled, axis=1)
@@ -192,6 +199,9 @@ def sweep_markdown(table, runs: list[dict] = ()) -> str:
         cols = [*_varying(ok, meta), "latency_s", "energy_j", "area_mm2",
                 *(["speedup"] if "speedup" in ok else []), *(["accuracy"] if "accuracy" in ok else [])]
         shown = front[cols].head(30).copy()
+        for c in shown.columns:
+            if shown[c].dtype.kind not in "iufb":
+                shown[c] = _labels(shown[c])
         shown["latency_s"] = (shown.latency_s * 1e6).map("{:.3f}".format)
         shown["energy_j"] = (shown.energy_j * 1e6).map("{:.4f}".format)
         shown = shown.rename(columns={"latency_s": "latency µs", "energy_j": "energy µJ", "area_mm2": "area mm²"})
