@@ -190,8 +190,9 @@ def sweep_markdown(table, runs: list[dict] = ()) -> str:
     if ran:
         r = ran[-1]
         busy = r["workers"] * r["seconds"]
-        lines += [f"Last run that simulated points: {r['ran']} points in {r['seconds']:.1f} s on {r['workers']} "
-                  f"workers ({r['scheduler']}), {r['points_per_s']:.2f} points/s; {r['skipped']} were already "
+        workers = f"{r['workers']} worker{'s' if r['workers'] != 1 else ''}"
+        lines += [f"Last run that simulated points: {r['ran']} points in {r['seconds']:.1f} s on {workers} "
+                  f"({r['scheduler']}), {r['points_per_s']:.2f} points/s; {r['skipped']} were already "
                   f"done. Worker time: capture {r['capture_s']:.1f} s, simulation {r['simulate_s']:.1f} s, "
                   f"scheduling and idle {max(busy - r['capture_s'] - r['simulate_s'], 0):.1f} s.", ""]
     if not ok.empty:

@@ -66,9 +66,9 @@ class SweepRun:
             lost = f", {self.lost} not run ({why}; a rerun tries them again)"
         if self.repeats:
             lost += f", {self.repeats} repeat another point's content and were run once"
+        workers = f"{self.workers} worker{'s' if self.workers != 1 else ''}"
         return (f"{self.ran} points run ({self.failed} failed{lost}), {self.skipped} already done, of {self.points}; "
-                f"{self.groups} captures; {self.seconds:.1f} s on {self.workers} workers ({self.rate:.1f} points/s)"
-                f"{share}")
+                f"{self.groups} captures; {self.seconds:.1f} s on {workers} ({self.rate:.1f} points/s){share}")
 
 
 def _chunks(indices: list[int], size: int) -> list[list[int]]:
