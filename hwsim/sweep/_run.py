@@ -89,7 +89,7 @@ def _client(scheduler: str | None, workers: int | None):
     n = workers if workers is not None else len(os.sched_getaffinity(0))
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
                            silence_logs=logging.ERROR)
-    return Client(cluster), cluster, f"LocalCluster({n} processes)"
+    return Client(cluster), cluster, f"LocalCluster({n} process{'es' if n != 1 else ''})"
 
 
 def _pending(sweep: Sweep, done: set[str]) -> tuple[dict[tuple, list[int]], dict[int, str], int, int]:
