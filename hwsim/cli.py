@@ -601,7 +601,7 @@ def build_parser() -> argparse.ArgumentParser:
                            "and quant specs (docs/sweeps.md). Points already in --out are skipped, so an "
                            "interrupted sweep resumes where it stopped.")
     sweep.add_argument("sweep", metavar="SWEEP.yaml", nargs="?", help="the sweep file")
-    sweep.add_argument("--out", type=Path, help="results folder: part-*.parquet, and _report/ with the figures")
+    sweep.add_argument("--out", type=Path, metavar="DIR", help="results folder: part-*.parquet, and _report/ with the figures")
     sweep.add_argument("--scheduler", metavar="ADDRESS", help="an existing Dask scheduler, e.g. tcp://host:8786 "
                        "(default: a local cluster)")
     sweep.add_argument("--workers", type=int, metavar="N", help="worker processes of the local cluster (default: "
