@@ -119,11 +119,63 @@ def _rtl_unit(args: argparse.Namespace):
     return make_mac(args.unit, **_parse_params(args.param))
 
 
+ENGINE_DEFAULTS = {"rows": 4, "cols": 4, "mac": "fixed"}  # block_k defaults to rows, block_n to cols
+
+
+def _rtl_engine(args: argparse.Namespace):
+    """``--param`` of ``gemm``: the array (rows, cols, block_k, block_n), the PE's MAC (mac=KIND and its own
+    parameters) and the memory depths -> (EngineConfig, depths)."""
+    from .arch import EngineConfig
+    from .cost import ENGINE_DEPTHS
+    from .mac import MAC_KINDS, make_mac
+
+    params = {**ENGINE_DEFAULTS, **_parse_params(args.param)}
+    kind = params.pop("mac")
+    if kind not in MAC_KINDS:
+        raise UsageError(f"--param mac must be one of {', '.join(MAC_KINDS)}, not {kind!r}")
+    array = {k: params.pop(k) for k in ("rows", "cols", "block_k", "block_n") if k in params}
+    array.setdefault("block_k", array["rows"])
+    array.setdefault("block_n", array["cols"])
+    depths = {k: params.pop(k) for k in ENGINE_DEPTHS if k in params}
+    try:
+        mac = make_mac(kind, **params)
+    except ValueError as e:
+        raise UsageError(f"--param: {e} (the engine takes rows, cols, block_k, block_n, mac, "
+                         f"{', '.join(ENGINE_DEPTHS)})") from None
+    return EngineConfig(**array, mac=mac), depths
+
+
+def _cmd_rtl_area_engine(args: argparse.Namespace) -> None:
+    import json
+
+    from .cost import engine_area
+
+    cfg, depths = _rtl_engine(args)
+    a = engine_area(cfg, depths=depths, use_cache=not args.no_cache)
+    if args.json:
+        print(json.dumps(a.to_dict(), indent=1, sort_keys=True))
+        return
+    r, pe = a.report, a.pe
+    mac = " ".join(f"{k}={v}" for k, v in a.mac.items())
+    print(f"gemm {cfg.rows}x{cfg.cols} PEs, blocks {cfg.block_k}x{cfg.block_n}, MAC {mac}  (yosys {r.yosys}, "
+          "flattened)")
+    print(f"  memories: {', '.join(f'{k}={v}' for k, v in a.depths.items())} words")
+    print(f"  FPGA (xc7, no DSP): {r.luts} LUTs ({r.lut6} LUT6), {r.carry4} CARRY4, {r.ffs} FFs, {a.lutram} LUTRAM "
+          "cells (the memories)")
+    print(f"  of which PEs: {a.pes} x {pe.luts} LUTs = {a.pes * pe.luts} ({100 * a.pes * pe.luts / r.luts:.1f} %), "
+          f"{a.pes} x {pe.ffs} FFs = {a.pes * pe.ffs}")
+    print(f"  cells: {a.cell_area_um2:,.0f} um^2 (gate flow, memories as flip-flops); the cost model's PE array "
+          f"{a.pes} x {a.pe_cell_area_um2:,.0f} = {a.pe_array_um2:,.0f} um^2")
+
+
 def _cmd_rtl_area(args: argparse.Namespace) -> None:
     import json
 
     from .cost import mac_area
 
+    if args.unit == "gemm":
+        _cmd_rtl_area_engine(args)
+        return
     unit = _rtl_unit(args)
     report = mac_area(unit, use_cache=not args.no_cache)
     if args.json:
@@ -141,6 +193,9 @@ def _cmd_rtl_export(args: argparse.Namespace) -> None:
     from ._util import output_dir, write_text
     from .rtl import describe_ports, mac_component, to_verilog
 
+    if args.unit == "gemm":
+        _cmd_rtl_export_engine(args)
+        return
     unit = _rtl_unit(args)
     top = args.name or f"mac_{unit.kind}"
     dut = mac_component(unit)
@@ -152,6 +207,30 @@ def _cmd_rtl_export(args: argparse.Namespace) -> None:
         write_text(out / f"{top}.v", verilog)
         write_text(out / f"{top}.json", json.dumps(meta, indent=1) + "\n")
     print(f"wrote {out / (top + '.v')} and {top}.json")
+
+
+def _cmd_rtl_export_engine(args: argparse.Namespace) -> None:
+    import json
+
+    from ._util import output_dir, write_text
+    from .cost._engine_area import default_engine_depths, engine_component
+    from .rtl import describe_ports, to_verilog
+
+    cfg, depths = _rtl_engine(args)
+    depths = {**default_engine_depths(cfg), **depths}
+    top = args.name or "gemm"
+    dut = engine_component(cfg, depths)
+    verilog = to_verilog(dut, top)
+    u = cfg.mac
+    meta = {"top": top, "rows": cfg.rows, "cols": cfg.cols, "block_k": cfg.block_k, "block_n": cfg.block_n,
+            "mac": {"kind": u.kind, **u.params()}, "depths": depths, "word_bits": dut.word_bits,
+            "load_sel": {name: i for i, name in enumerate(dut.word_bits)},
+            "schedule": "docs/engine.md; memory layout: hwsim.arch.engine_images", "clock": "clk (rising edge)",
+            "reset": "rst (synchronous, active high)", "ports": describe_ports(dut)}
+    with output_dir(args.output, "-o") as out:
+        write_text(out / f"{top}.v", verilog)
+        write_text(out / f"{top}.json", json.dumps(meta, indent=1) + "\n")
+    print(f"wrote {out / (top + '.v')} and {top}.json ({cfg.rows}x{cfg.cols} PEs of {u.kind})")
 
 
 def _cmd_lut_export(args: argparse.Namespace) -> None:
@@ -481,7 +560,9 @@ def build_parser() -> argparse.ArgumentParser:
     rsub = rtl.add_subparsers(dest="action", required=True, parser_class=_Parser)
     from .mac import MAC_KINDS
 
-    unit_help = f"hardware unit: {', '.join(MAC_KINDS)}"
+    unit_help = (f"hardware unit: a MAC ({', '.join(MAC_KINDS)}) or gemm, the whole block-sparse engine "
+                 "(--param rows=4 cols=4 block_k block_n mac=KIND, the MAC's parameters, x_depth w_depth "
+                 "idx_depth max_n_tiles y_depth)")
     param_help = "a unit parameter, repeatable, e.g. --param w_bits=4 --param overflow=saturate"
     area = rsub.add_parser("area", help="synthesize a unit with the pinned Yosys and print its size")
     area.add_argument("unit", metavar="UNIT", help=unit_help)
@@ -493,7 +574,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("unit", metavar="UNIT", help=unit_help)
     export.add_argument("--param", action="append", metavar="K=V", help=param_help)
     export.add_argument("-o", "--output", type=Path, required=True, help="folder for <top>.v and <top>.json")
-    export.add_argument("--name", help="top module name (default mac_<kind>)")
+    export.add_argument("--name", help="top module name (default mac_<kind>, or gemm)")
     export.set_defaults(func=_cmd_rtl_export)
 
     gemm = sub.add_parser("gemm", help="simulate one block-sparse GEMM on the engine (cycle-exact)")
@@ -601,7 +682,8 @@ def build_parser() -> argparse.ArgumentParser:
                            "and quant specs (docs/sweeps.md). Points already in --out are skipped, so an "
                            "interrupted sweep resumes where it stopped.")
     sweep.add_argument("sweep", metavar="SWEEP.yaml", nargs="?", help="the sweep file")
-    sweep.add_argument("--out", type=Path, metavar="DIR", help="results folder: part-*.parquet, and _report/ with the figures")
+    sweep.add_argument("--out", type=Path, metavar="DIR", help="results folder: part-*.parquet, and _report/ with "
+                       "the figures")
     sweep.add_argument("--scheduler", metavar="ADDRESS", help="an existing Dask scheduler, e.g. tcp://host:8786 "
                        "(default: a local cluster)")
     sweep.add_argument("--workers", type=int, metavar="N", help="worker processes of the local cluster (default: "

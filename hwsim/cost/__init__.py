@@ -15,6 +15,7 @@ from ._calibration import (
 )
 from ._cells import leakage_w_per_mm2
 from ._data import cell_table, horowitz_table
+from ._engine_area import ENGINE_DEPTHS, EngineArea, default_engine_depths, engine_area
 from ._gatesim import GateSim, simulate_gates
 from ._layer_energy import layer_mac_energy, layer_mac_stimulus
 from ._mac_energy import MacEnergy, mac_energy
@@ -42,11 +43,13 @@ __all__ = [
     "DFF",
     "ENERGY_COMPONENTS",
     "ENERGY_GROUP",
+    "ENGINE_DEPTHS",
     "FLOW_VERSION",
     "REFERENCE_OPS",
     "AreaReport",
     "CostTables",
     "EnergyBreakdown",
+    "EngineArea",
     "GateEnergyModel",
     "GateNetlist",
     "GateSim",
@@ -57,8 +60,10 @@ __all__ = [
     "cell_table",
     "check_mac_netlist",
     "cost_tables",
+    "default_engine_depths",
     "dram_energy_pj_per_bit",
     "dynamic_energy_pj",
+    "engine_area",
     "gate_energy_model",
     "horowitz_table",
     "layer_mac_energy",

@@ -1,7 +1,8 @@
 """The pinned Yosys (the WebAssembly build from PyPI, identical on every machine) and its two flows.
 
-- FPGA: ``synth_xilinx -family xc7 -nodsp -noiopad`` -> LUT1..LUT6, CARRY4 and flip-flop counts (no DSPs, so
-  multipliers show up as LUTs and SP2's shift-add saving is visible);
+- FPGA: ``synth_xilinx -flatten -family xc7 -nodsp -noiopad`` -> LUT1..LUT6, CARRY4 and flip-flop counts (no
+  DSPs, so multipliers show up as LUTs and SP2's shift-add saving is visible). Flattened, so a design with
+  submodules (the engine's PEs) has every instance counted; without it `stat` gave each submodule as one cell;
 - gates: generic ``synth``, flip-flops legalised to one D flip-flop cell, ``abc`` mapping to a fixed 2-input gate
   library plus MUX, then ``stat -tech cmos`` for a transistor estimate. The same flow, with ``write_json``,
   gives the gate netlists the energy model simulates.
@@ -17,11 +18,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-# Bump when the scripts below change, so cached results from older flows are not reused.
+# Bump when the scripts below change, so cached results from older flows are not reused. (-flatten came to the
+# FPGA flow at version 1: it changes nothing for a design without submodules, which every MAC is -
+# tests/test_engine_area.py checks it - so the MAC areas and energies cached before stay true.)
 FLOW_VERSION = 1
 
 FPGA_SCRIPT = """read_verilog {src}
-synth_xilinx -family xc7 -nodsp -noiopad -top {top}
+synth_xilinx -flatten -family xc7 -nodsp -noiopad -top {top}
 tee -q -o fpga.json stat -json
 """
 GATES_SCRIPT = """read_verilog {src}
