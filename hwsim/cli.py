@@ -233,6 +233,31 @@ def _cmd_rtl_export_engine(args: argparse.Namespace) -> None:
     print(f"wrote {out / (top + '.v')} and {top}.json ({cfg.rows}x{cfg.cols} PEs of {u.kind})")
 
 
+def _cmd_rtl_verify(args: argparse.Namespace) -> int:
+    from .verify import verify_mac
+
+    if args.unit == "gemm":
+        raise UsageError("rtl verify gemm is not built yet: the engine's cocotb bench runs in the test suite "
+                         "(tests/rtl/test_gemm_cocotb.py); rtl verify takes a MAC kind")
+    if args.cycles < 1:
+        raise UsageError(f"--cycles must be at least 1, not {args.cycles}")
+    if args.top and not args.verilog:
+        raise UsageError("--top names the top module of --verilog FILE; the generated design's is mac_<kind>")
+    unit = _rtl_unit(args)
+    build = args.build or (Path("build") / f"verify-{unit.kind}" if args.waves else None)
+    r = verify_mac(unit, sim=args.sim, cycles=args.cycles, seed=args.seed, verilog=args.verilog, top=args.top,
+                   build_dir=build, waves=args.waves)
+    params = " ".join(f"{k}={v}" for k, v in unit.params().items())
+    print(f"{'PASS' if r.passed else 'FAIL'}: {unit.kind} {params}, {r.design} on {r.sim}: {r.stimulus}")
+    if r.report:
+        print(f"  {r.report}")
+    if r.waves:
+        print(f"  waves: {r.waves}")
+    if r.log:
+        print(f"  log: {r.log}")
+    return 0 if r.passed else 1
+
+
 def _cmd_lut_export(args: argparse.Namespace) -> None:
     import json
 
@@ -576,6 +601,22 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("-o", "--output", type=Path, required=True, help="folder for <top>.v and <top>.json")
     export.add_argument("--name", help="top module name (default mac_<kind>, or gemm)")
     export.set_defaults(func=_cmd_rtl_export)
+    verify = rsub.add_parser("verify", help="run the project's cocotb bench for a MAC kind against its generated "
+                             "RTL, or against your own Verilog with the same ports")
+    verify.add_argument("unit", metavar="UNIT", help=f"a MAC kind: {', '.join(MAC_KINDS)}")
+    verify.add_argument("--param", action="append", metavar="K=V", help=param_help)
+    verify.add_argument("--sim", choices=("icarus", "verilator"), default="icarus", help="HDL simulator (default "
+                        "icarus)")
+    verify.add_argument("--cycles", type=int, default=2000, metavar="N", help="random stimulus cycles (default "
+                        "2000; units of 12 input bits or fewer also get every code pair first)")
+    verify.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the random stimulus")
+    verify.add_argument("--verilog", type=Path, metavar="FILE", help="your own Verilog of the unit (same ports as "
+                        "hwsim rtl export writes) instead of the generated one")
+    verify.add_argument("--top", metavar="NAME", help="top module of --verilog (default mac_<kind>)")
+    verify.add_argument("--build", type=Path, metavar="DIR", help="keep the build, logs and waves in DIR")
+    verify.add_argument("--waves", action="store_true", help="record the trace (FST/VCD) into --build (default "
+                        "build/verify-<kind>)")
+    verify.set_defaults(func=_cmd_rtl_verify)
 
     gemm = sub.add_parser("gemm", help="simulate one block-sparse GEMM on the engine (cycle-exact)")
     gemm.add_argument("--m", type=int, required=True)
@@ -738,7 +779,7 @@ def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-        args.func(args)
+        code = args.func(args)
     except (UsageError, ValueError, TypeError) as e:
         _trace(verbose)
         print(f"hwsim: error: {e}", file=sys.stderr)
@@ -754,7 +795,7 @@ def _main(argv: Sequence[str] | None) -> int:
         return EXIT_INTERRUPTED
     finally:
         hwsim_logger.setLevel(level)
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 def _trace(verbose: bool) -> None:

@@ -51,4 +51,4 @@ def test_mac_rtl_matches_golden_model(design, sim, tmp_path, monkeypatch):
     source = write_verilog(mac_component(unit), top, tmp_path / "src")
     env = {"HWSIM_MAC": json.dumps({"kind": kind, **unit.params()}), "HWSIM_STREAMS": json.dumps(streams),
            "HWSIM_REPORT": str(tmp_path / "mismatch.txt")}
-    run_bench(sim, source, top, "tb_mac", env, tmp_path)
+    run_bench(sim, source, top, "hwsim.verify.tb_mac", env, tmp_path)

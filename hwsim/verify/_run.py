@@ -1,0 +1,136 @@
+"""Run a project cocotb bench on generated RTL, or on a user's own Verilog with the same ports."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from ._simulators import SIMULATORS, build_args, simulator_env
+
+__all__ = ["VerifyResult", "run_cocotb", "verify_mac"]
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """``passed``; ``report``: the first mismatch (cycle, port, expected, got, inputs), or why the run failed;
+    ``stimulus``: what was driven; ``waves``: the trace file when kept; ``log``: the simulator's log."""
+
+    design: str
+    sim: str
+    passed: bool
+    report: str | None
+    stimulus: str
+    waves: Path | None
+    log: Path | None
+
+
+@contextlib.contextmanager
+def _workdir(build_dir) -> Iterator[Path]:
+    if build_dir is not None:
+        path = Path(build_dir)
+        path.mkdir(parents=True, exist_ok=True)
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="hwsim-verify-") as tmp:
+        yield Path(tmp)
+
+
+@contextlib.contextmanager
+def _environ(extra: dict[str, str]) -> Iterator[None]:
+    """The simulator's variables for the runner's subprocesses, restored afterwards."""
+    old = {k: os.environ.get(k) for k in extra}
+    os.environ.update(extra)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _tail(log: Path, lines: int = 4) -> str:
+    """The last lines of a simulator log that say something, joined: the temporary folder holding the log is gone
+    when the report is read."""
+    if not log.exists():
+        return "no log was written"
+    text = [ln.strip() for ln in log.read_text(errors="replace").splitlines() if ln.strip()]
+    return " | ".join(text[-lines:]) or "the log is empty"
+
+
+def run_cocotb(sim: str, source: Path, top: str, bench: str, env: dict[str, str], work: Path, waves: bool):
+    """(passed, report or None, the log) of the cocotb module ``bench`` on ``source``, built and run in ``work``
+    (a failing bench writes its first mismatch to ``env["HWSIM_REPORT"]``)."""
+    from cocotb_tools.runner import get_runner
+
+    runner = get_runner(sim)
+    build_dir = work / f"build_{sim}"
+    log = work / f"{sim}.log"
+    report = Path(env["HWSIM_REPORT"])
+    report.unlink(missing_ok=True)
+    with _environ(simulator_env(sim)):
+        try:
+            runner.build(sources=[source], hdl_toplevel=top, build_dir=build_dir, timescale=("1ns", "1ps"),
+                         always=True, build_args=build_args(sim), waves=waves, log_file=work / f"{sim}-build.log")
+        except (SystemExit, RuntimeError, subprocess.CalledProcessError):
+            return False, f"{sim} could not build {source.name} (top {top}): {_tail(work / f'{sim}-build.log')}", log
+        # assertion rewriting for the bench only: by default cocotb rewrites every module imported
+        env = {"COCOTB_REWRITE_ASSERTION_FILES": f"{bench.rpartition('.')[2]}.py", **env}
+        results = work / "results.xml"
+        results.unlink(missing_ok=True)
+        try:
+            results = Path(runner.test(hdl_toplevel=top, test_module=bench, build_dir=build_dir, test_dir=work,
+                                       extra_env=env, timescale=("1ns", "1ps"), waves=waves, log_file=log,
+                                       results_xml=str(results)))
+        except SystemExit:  # the runner exits when a cocotb test fails
+            pass
+    if report.exists():
+        return False, report.read_text(), log
+    text = results.read_text() if results.exists() else ""
+    if "<failure" in text or "<error" in text or not text:
+        return False, f"the {sim} run failed before any check: {_tail(log)}", log
+    return True, None, log
+
+
+def verify_mac(unit, *, sim: str = "icarus", cycles: int = 2000, seed: int = 0, verilog=None, top: str | None = None,
+               build_dir=None, waves: bool = False) -> VerifyResult:
+    """Drive the RTL of MAC ``unit`` (a `hwsim.mac.MacUnit`) with ``cycles`` of random golden-model stimulus
+    (valid gaps, clears, overflow bursts, NaR; ``seed``), every cycle checked against `hwsim.mac`'s pipeline
+    model; small units also get every weight code x every activation code. ``verilog``: a user's own Verilog file
+    with the generated design's ports (top module ``top``, default ``mac_<kind>``) instead of the generated one.
+    ``build_dir`` keeps the build (default: a temporary folder); ``waves`` records the trace into it."""
+    if sim not in SIMULATORS:
+        raise ValueError(f"sim must be one of {', '.join(SIMULATORS)}, not {sim!r}")
+    if isinstance(cycles, bool) or not isinstance(cycles, int) or cycles < 1:
+        raise ValueError(f"cycles must be a whole number >= 1, not {cycles!r}")
+    if waves and build_dir is None:
+        raise ValueError("waves: give build_dir, the folder that keeps the trace")
+    simulator_env(sim)  # what is missing, before anything is built
+    top = top or f"mac_{unit.kind}"
+    exhaustive = (1 << (unit.w_bits + unit.x_bits)) <= 1 << 12
+    streams = [["exhaustive"]] * exhaustive + [["random", cycles, seed]]
+    stimulus = ("every weight x activation code, then " if exhaustive else "") + f"{cycles} random cycles (seed {seed})"
+    with _workdir(build_dir) as work:
+        if verilog is None:
+            from ..rtl import mac_component, write_verilog
+
+            source = write_verilog(mac_component(unit), top, work / "src")
+            design = f"generated {top}"
+        else:
+            source = Path(verilog).resolve()
+            if not source.is_file():
+                raise ValueError(f"verilog file {str(verilog)!r} does not exist")
+            design = f"{source.name} (top {top})"
+        env = {"HWSIM_MAC": json.dumps({"kind": unit.kind, **unit.params()}), "HWSIM_STREAMS": json.dumps(streams),
+               "HWSIM_REPORT": str(work / "mismatch.txt")}
+        passed, report, log = run_cocotb(sim, source, top, "hwsim.verify.tb_mac", env, work, waves)
+        trace = next((p for ext in ("fst", "vcd") for p in sorted(work.rglob(f"*.{ext}"))), None) if waves else None
+        return VerifyResult(design, sim, passed, report, stimulus, trace,
+                            log if build_dir is not None else None)

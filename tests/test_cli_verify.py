@@ -1,0 +1,84 @@
+"""`hwsim rtl verify`: the project's cocotb MAC bench from the command line, on generated RTL or the user's own
+Verilog, with the first mismatch named."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from hwsim.cli import main
+from hwsim.verify import simulator_env, verify_mac
+
+pytestmark = pytest.mark.rtl
+
+
+def needs(sim: str) -> None:
+    try:
+        simulator_env(sim)
+    except ValueError as e:
+        pytest.skip(str(e))
+
+
+FIXED4 = ["--param", "w_bits=4", "--param", "x_bits=4"]
+
+
+def test_generated_rtl_passes_and_waves_are_kept(tmp_path, capsys):
+    needs("icarus")
+    assert main(["rtl", "verify", "fixed", *FIXED4, "--cycles", "200", "--seed", "3", "--waves", "--build",
+                 str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("PASS: fixed acc_bits=16 overflow=wrap w_bits=4 x_bits=4, generated mac_fixed on icarus")
+    assert "every weight x activation code, then 200 random cycles (seed 3)" in out
+    waves = Path(re.search(r"waves: (\S+)", out).group(1))
+    assert waves.suffix in (".fst", ".vcd") and waves.is_file() and waves.stat().st_size > 0
+    assert tmp_path in waves.parents
+
+
+def test_a_modified_design_fails_at_its_first_wrong_cycle(tmp_path, capsys):
+    needs("icarus")
+    assert main(["rtl", "export", "fixed", *FIXED4, "-o", str(tmp_path)]) == 0
+    verilog = (tmp_path / "mac_fixed.v").read_text()
+    broken = verilog.replace("c1 ? 16'h0000 : acc", "acc")  # the clear is ignored
+    assert broken != verilog
+    (tmp_path / "broken.v").write_text(broken)
+    capsys.readouterr()
+    assert main(["rtl", "verify", "fixed", *FIXED4, "--verilog", str(tmp_path / "broken.v")]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("FAIL: fixed") and "broken.v (top mac_fixed)" in out
+    # cycle, port, expected, got and the inputs of that cycle and the one before
+    assert re.search(r"cycle \d+: acc expected -?\d+, got -?\d+; inputs at cycle \d+: MacInputs\(.*clear=1", out)
+
+
+def test_a_design_without_the_ports_says_which(tmp_path):
+    needs("icarus")
+    (tmp_path / "mine.v").write_text("module mine(input clk, input rst, input valid, input clear, input [3:0] w, "
+                                     "output [15:0] acc);\nassign acc = 0;\nendmodule\n")
+    from hwsim.mac import make_mac
+
+    r = verify_mac(make_mac("fixed", w_bits=4, x_bits=4), verilog=tmp_path / "mine.v", top="mine", cycles=20)
+    assert not r.passed and r.report.startswith("the design has no port x;")
+    (tmp_path / "bad.v").write_text("module mine(input clk); garbage\n")
+    r = verify_mac(make_mac("fixed", w_bits=4, x_bits=4), verilog=tmp_path / "bad.v", top="mine", cycles=20)
+    assert not r.passed and "could not build bad.v" in r.report and "syntax error" in r.report
+
+
+def test_verilator_runs_the_same_bench(capsys):
+    needs("verilator")
+    assert main(["rtl", "verify", "sp2", "--sim", "verilator", "--cycles", "300"]) == 0
+    assert "on verilator" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["rtl", "verify", "gemm"], "rtl verify gemm is not built yet"),
+    (["rtl", "verify", "fixed", "--top", "x"], "--top names the top module of --verilog"),
+    (["rtl", "verify", "fixed", "--verilog", "no_such.v"], "verilog file 'no_such.v' does not exist"),
+    (["rtl", "verify", "fixed", "--cycles", "0"], "--cycles must be at least 1"),
+    (["rtl", "verify", "gpu"], "unknown MAC kind 'gpu'"),
+    (["rtl", "verify", "fixed", "--sim", "xsim"], "invalid choice: 'xsim'"),
+])
+def test_bad_input_exits_2_in_one_line(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err
