@@ -16,6 +16,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge
 
 from hwsim.mac import MacOutputs, exhaustive_stream, first_mismatch, make_mac, random_stream
+from hwsim.verify._bench import reset
 
 
 def _streams(unit):
@@ -53,13 +54,8 @@ async def mac_matches_golden_model(dut):
 async def _check(dut, unit) -> None:
     Clock(dut.clk, 10, unit="ns").start()
     for label, stream in _streams(unit):
-        # synchronous reset, then drive on falling edges and sample on the next one (after the rising edge)
-        dut.rst.value = 1
-        dut.valid.value = 0
-        dut.clear.value = 0
-        for _ in range(2):
-            await FallingEdge(dut.clk)
-        dut.rst.value = 0
+        # reset, then drive on falling edges and sample on the next one (after the rising edge)
+        await reset(dut, valid=0, clear=0)
         got = []
         for inp in stream:
             dut.valid.value = inp.valid

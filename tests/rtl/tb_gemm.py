@@ -18,6 +18,8 @@ from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, RisingEdge
 from gemm_cases import GemmCase, build_case, check_result, load_writes
 
+from hwsim.verify._bench import reset
+
 
 async def run_case(dut, case: GemmCase) -> str | None:
     """Load one problem, start it, count cycles to done, read Y back; the mismatch report or None."""
@@ -66,14 +68,7 @@ async def gemm_matches_model(dut):
     work = json.loads(os.environ["HWSIM_GEMM"])
     cases = [build_case(spec) for spec in (work if isinstance(work, list) else [work])]
     Clock(dut.clk, 10, unit="ns").start()
-    # synchronous reset, then drive on falling edges (the design samples on rising ones)
-    dut.rst.value = 1
-    dut.start.value = 0
-    dut.load_en.value = 0
-    dut.y_addr.value = 0
-    for _ in range(2):
-        await FallingEdge(dut.clk)
-    dut.rst.value = 0
+    await reset(dut, start=0, load_en=0, y_addr=0)  # then drive on falling edges (the design samples on rising)
     reports = [r for r in [await run_case(dut, case) for case in cases] if r]
     if reports:
         report = " ".join(reports)

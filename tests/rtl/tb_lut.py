@@ -16,18 +16,15 @@ import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge
 
+from hwsim.verify._bench import reset
+
 
 @cocotb.test()
 async def lut_network_matches_torch(dut):
     case = json.loads(Path(os.environ["HWSIM_LUT"]).read_text())
     latency, inputs, expected = case["latency"], case["inputs"], case["expected"]
     Clock(dut.clk, 10, unit="ns").start()
-    dut.rst.value = 1
-    dut.valid.value = 0
-    dut.x.value = 0
-    for _ in range(2):
-        await FallingEdge(dut.clk)
-    dut.rst.value = 0
+    await reset(dut, valid=0, x=0)
     # drive on falling edges; after k rising edges the sample driven k cycles earlier is on y (k = latency)
     failure = None
     for cycle in range(len(inputs) + latency + 2):
