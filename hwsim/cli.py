@@ -234,21 +234,28 @@ def _cmd_rtl_export_engine(args: argparse.Namespace) -> None:
 
 
 def _cmd_rtl_verify(args: argparse.Namespace) -> int:
-    from .verify import verify_mac
+    from .verify import verify_gemm, verify_mac
 
-    if args.unit == "gemm":
-        raise UsageError("rtl verify gemm is not built yet: the engine's cocotb bench runs in the test suite "
-                         "(tests/rtl/test_gemm_cocotb.py); rtl verify takes a MAC kind")
     if args.cycles < 1:
         raise UsageError(f"--cycles must be at least 1, not {args.cycles}")
     if args.top and not args.verilog:
-        raise UsageError("--top names the top module of --verilog FILE; the generated design's is mac_<kind>")
-    unit = _rtl_unit(args)
-    build = args.build or (Path("build") / f"verify-{unit.kind}" if args.waves else None)
-    r = verify_mac(unit, sim=args.sim, cycles=args.cycles, seed=args.seed, verilog=args.verilog, top=args.top,
-                   build_dir=build, waves=args.waves)
-    params = " ".join(f"{k}={v}" for k, v in unit.params().items())
-    print(f"{'PASS' if r.passed else 'FAIL'}: {unit.kind} {params}, {r.design} on {r.sim}: {r.stimulus}")
+        raise UsageError("--top names the top module of --verilog FILE; the generated design's is mac_<kind> "
+                         "(gemm for the engine)")
+    if args.unit == "gemm":
+        cfg, depths = _rtl_engine(args)
+        build = args.build or (Path("build") / "verify-gemm" if args.waves else None)
+        # --cycles: the engine runs whole problems, one per 500 cycles asked for (at least 2)
+        r = verify_gemm(cfg, depths=depths, sim=args.sim, problems=max(2, args.cycles // 500), seed=args.seed,
+                        verilog=args.verilog, top=args.top, build_dir=build, waves=args.waves)
+        mac = " ".join(f"{k}={v}" for k, v in cfg.mac.params().items())
+        what = f"gemm {cfg.rows}x{cfg.cols} {cfg.mac.kind} ({mac}), blocks {cfg.block_k}x{cfg.block_n}"
+    else:
+        unit = _rtl_unit(args)
+        build = args.build or (Path("build") / f"verify-{unit.kind}" if args.waves else None)
+        r = verify_mac(unit, sim=args.sim, cycles=args.cycles, seed=args.seed, verilog=args.verilog, top=args.top,
+                       build_dir=build, waves=args.waves)
+        what = f"{unit.kind} {' '.join(f'{k}={v}' for k, v in unit.params().items())}"
+    print(f"{'PASS' if r.passed else 'FAIL'}: {what}, {r.design} on {r.sim}: {r.stimulus}")
     if r.report:
         print(f"  {r.report}")
     if r.waves:
@@ -601,14 +608,15 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("-o", "--output", type=Path, required=True, help="folder for <top>.v and <top>.json")
     export.add_argument("--name", help="top module name (default mac_<kind>, or gemm)")
     export.set_defaults(func=_cmd_rtl_export)
-    verify = rsub.add_parser("verify", help="run the project's cocotb bench for a MAC kind against its generated "
-                             "RTL, or against your own Verilog with the same ports")
-    verify.add_argument("unit", metavar="UNIT", help=f"a MAC kind: {', '.join(MAC_KINDS)}")
+    verify = rsub.add_parser("verify", help="run the project's cocotb bench for a MAC kind or the engine against "
+                             "its generated RTL, or against your own Verilog with the same ports")
+    verify.add_argument("unit", metavar="UNIT", help=unit_help)
     verify.add_argument("--param", action="append", metavar="K=V", help=param_help)
     verify.add_argument("--sim", choices=("icarus", "verilator"), default="icarus", help="HDL simulator (default "
                         "icarus)")
     verify.add_argument("--cycles", type=int, default=2000, metavar="N", help="random stimulus cycles (default "
-                        "2000; units of 12 input bits or fewer also get every code pair first)")
+                        "2000; MACs of 12 input bits or fewer also get every code pair first; gemm: one random "
+                        "problem per 500, at least 2)")
     verify.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the random stimulus")
     verify.add_argument("--verilog", type=Path, metavar="FILE", help="your own Verilog of the unit (same ports as "
                         "hwsim rtl export writes) instead of the generated one")

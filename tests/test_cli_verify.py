@@ -70,8 +70,28 @@ def test_verilator_runs_the_same_bench(capsys):
     assert "on verilator" in capsys.readouterr().out
 
 
+def test_the_engine_passes_and_a_broken_pe_is_caught(tmp_path, capsys):
+    needs("icarus")
+    engine = ["--param", "rows=2", "--param", "cols=2", "--param", "mac=fixed", "--param", "w_bits=4",
+              "--param", "x_bits=4"]
+    assert main(["rtl", "verify", "gemm", *engine, "--cycles", "1500", "--seed", "5"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("PASS: gemm 2x2 fixed") and "3 random problems (seed 5" in out
+    assert main(["rtl", "export", "gemm", *engine, "-o", str(tmp_path)]) == 0
+    verilog = (tmp_path / "gemm.v").read_text()
+    pe = verilog.index("module \\gemm.pe_1_1")
+    clear = verilog.index("c1 ? 16'h0000 : acc", pe)  # PE (1, 1) alone ignores the clear between tiles
+    (tmp_path / "broken.v").write_text(verilog[:clear] + "acc" + verilog[clear + len("c1 ? 16'h0000 : acc"):])
+    capsys.readouterr()
+    assert main(["rtl", "verify", "gemm", *engine, "--verilog", str(tmp_path / "broken.v"), "--seed", "5"]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("FAIL: gemm 2x2 fixed") and "broken.v (top gemm)" in out
+    assert re.search(r"GEMM case \{.*\}: \d+ Y element\(s\) differ.*Y\[\d+, \d+\] expected -?\d+, got -?\d+", out)
+
+
 @pytest.mark.parametrize(("argv", "message"), [
-    (["rtl", "verify", "gemm"], "rtl verify gemm is not built yet"),
+    (["rtl", "verify", "gemm", "--param", "x_depth=1"], "x_depth must be"),
+    (["rtl", "verify", "gemm", "--param", "mac=gpu"], "--param mac must be one of"),
     (["rtl", "verify", "fixed", "--top", "x"], "--top names the top module of --verilog"),
     (["rtl", "verify", "fixed", "--verilog", "no_such.v"], "verilog file 'no_such.v' does not exist"),
     (["rtl", "verify", "fixed", "--cycles", "0"], "--cycles must be at least 1"),

@@ -6,18 +6,13 @@ A few of tests/rtl/test_gemm_cocotb.py's runs, for feedback without an HDL simul
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 from amaranth.sim import Simulator
 
 from hwsim.arch import EngineConfig
 from hwsim.mac import make_mac
 from hwsim.rtl import BlockSparseGemm
-
-sys.path.insert(0, str(Path(__file__).parent / "rtl"))
-from gemm_cases import GemmCase, build_case, check_result, gemm_runs, load_writes, run_depths, run_id
+from hwsim.verify.gemm_cases import GemmCase, build_case, check_result, gemm_runs, load_writes, run_depths, run_id
 
 RUNS = gemm_runs()
 # gap 0 (1x1), saturating 4x4 with block_n < cols, MSQ 2x2, posit_fixp 1x1, quire 2x2, saturating posit/fixed

@@ -20,9 +20,10 @@ __all__ = ["ENGINE_DEPTHS", "EngineArea", "default_engine_depths", "engine_area"
 ENGINE_DEPTHS = ("x_depth", "w_depth", "idx_depth", "max_n_tiles", "y_depth")
 
 
-def engine_component(cfg, depths: dict):
+def engine_component(cfg, depths: dict, *, check_only: bool = False):
     """`BlockSparseGemm` of ``cfg`` and ``depths``. A bad depth raises ValueError, and the half-built component is
-    marked used so Amaranth does not warn about it later (its depth checks run after the elaboratable exists)."""
+    marked used so Amaranth does not warn about it later (its depth checks run after the elaboratable exists);
+    ``check_only``: the component only checks the depths and is never elaborated (marked used too)."""
     from ..rtl.gemm import BlockSparseGemm
 
     dut = BlockSparseGemm.__new__(BlockSparseGemm)
@@ -31,6 +32,8 @@ def engine_component(cfg, depths: dict):
     except BaseException:
         dut._MustUse__silence = True
         raise
+    if check_only:
+        dut._MustUse__silence = True
     return dut
 
 

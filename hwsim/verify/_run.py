@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ._simulators import SIMULATORS, build_args, simulator_env
 
-__all__ = ["VerifyResult", "run_cocotb", "verify_mac"]
+__all__ = ["VerifyResult", "run_cocotb", "verify_gemm", "verify_mac"]
 
 
 @dataclass(frozen=True)
@@ -99,6 +99,59 @@ def run_cocotb(sim: str, source: Path, top: str, bench: str, env: dict[str, str]
     return True, None, log
 
 
+def _check_run(sim: str, count, what: str, waves: bool, build_dir) -> None:
+    if sim not in SIMULATORS:
+        raise ValueError(f"sim must be one of {', '.join(SIMULATORS)}, not {sim!r}")
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ValueError(f"{what} must be a whole number >= 1, not {count!r}")
+    if waves and build_dir is None:
+        raise ValueError("waves: give build_dir, the folder that keeps the trace")
+    simulator_env(sim)  # what is missing, before anything is built
+
+
+def _source(verilog, top: str, generate, work: Path) -> tuple[Path, str]:
+    """(the Verilog file to simulate, how the report names it): the user's, or the generated design."""
+    if verilog is None:
+        from ..rtl import write_verilog
+
+        return write_verilog(generate(), top, work / "src"), f"generated {top}"
+    source = Path(verilog).resolve()
+    if not source.is_file():
+        raise ValueError(f"verilog file {str(verilog)!r} does not exist")
+    return source, f"{source.name} (top {top})"
+
+
+def _result(design, sim, stimulus, work, waves, build_dir, run) -> VerifyResult:
+    passed, report, log = run
+    trace = next((p for ext in ("fst", "vcd") for p in sorted(work.rglob(f"*.{ext}"))), None) if waves else None
+    return VerifyResult(design, sim, passed, report, stimulus, trace, log if build_dir is not None else None)
+
+
+def verify_gemm(cfg, *, depths: dict | None = None, sim: str = "icarus", problems: int = 6, seed: int = 0,
+                verilog=None, top: str | None = None, build_dir=None, waves: bool = False) -> VerifyResult:
+    """Run ``problems`` random GEMMs (densities 0 to 1, all-zero W, a single block, corner codes, bias on and off;
+    ``seed``) back to back on the engine of ``cfg`` (an `hwsim.arch.EngineConfig`) with memories ``depths``
+    (default `hwsim.cost.default_engine_depths`, what ``hwsim rtl export gemm`` writes). Each problem's Y must
+    equal `hwsim.sim.gemm_outputs` bit for bit and its start-to-done cycles `gemm_timing` exactly. ``verilog``,
+    ``top``, ``build_dir`` and ``waves`` as in `verify_mac` (default top ``gemm``)."""
+    from ..cost._engine_area import default_engine_depths, engine_component
+    from .gemm_cases import engine_run
+
+    _check_run(sim, problems, "problems", waves, build_dir)
+    depths = {**default_engine_depths(cfg), **(depths or {})}
+    engine_component(cfg, depths, check_only=True)  # bad depths fail here, in one line
+    top = top or "gemm"
+    run = engine_run(cfg, depths, problems, seed)
+    stimulus = (f"{problems} random problems (seed {seed}, up to {max(r['m'] for r in run)}x"
+                f"{max(r['k'] for r in run)}x{max(r['n'] for r in run)}), memories "
+                + ", ".join(f"{k}={v}" for k, v in depths.items()))
+    with _workdir(build_dir) as work:
+        source, design = _source(verilog, top, lambda: engine_component(cfg, depths), work)
+        env = {"HWSIM_GEMM": json.dumps(run), "HWSIM_REPORT": str(work / "mismatch.txt")}
+        return _result(design, sim, stimulus, work, waves, build_dir,
+                       run_cocotb(sim, source, top, "hwsim.verify.tb_gemm", env, work, waves))
+
+
 def verify_mac(unit, *, sim: str = "icarus", cycles: int = 2000, seed: int = 0, verilog=None, top: str | None = None,
                build_dir=None, waves: bool = False) -> VerifyResult:
     """Drive the RTL of MAC ``unit`` (a `hwsim.mac.MacUnit`) with ``cycles`` of random golden-model stimulus
@@ -106,31 +159,16 @@ def verify_mac(unit, *, sim: str = "icarus", cycles: int = 2000, seed: int = 0, 
     model; small units also get every weight code x every activation code. ``verilog``: a user's own Verilog file
     with the generated design's ports (top module ``top``, default ``mac_<kind>``) instead of the generated one.
     ``build_dir`` keeps the build (default: a temporary folder); ``waves`` records the trace into it."""
-    if sim not in SIMULATORS:
-        raise ValueError(f"sim must be one of {', '.join(SIMULATORS)}, not {sim!r}")
-    if isinstance(cycles, bool) or not isinstance(cycles, int) or cycles < 1:
-        raise ValueError(f"cycles must be a whole number >= 1, not {cycles!r}")
-    if waves and build_dir is None:
-        raise ValueError("waves: give build_dir, the folder that keeps the trace")
-    simulator_env(sim)  # what is missing, before anything is built
+    _check_run(sim, cycles, "cycles", waves, build_dir)
     top = top or f"mac_{unit.kind}"
     exhaustive = (1 << (unit.w_bits + unit.x_bits)) <= 1 << 12
     streams = [["exhaustive"]] * exhaustive + [["random", cycles, seed]]
     stimulus = ("every weight x activation code, then " if exhaustive else "") + f"{cycles} random cycles (seed {seed})"
     with _workdir(build_dir) as work:
-        if verilog is None:
-            from ..rtl import mac_component, write_verilog
+        from ..rtl import mac_component
 
-            source = write_verilog(mac_component(unit), top, work / "src")
-            design = f"generated {top}"
-        else:
-            source = Path(verilog).resolve()
-            if not source.is_file():
-                raise ValueError(f"verilog file {str(verilog)!r} does not exist")
-            design = f"{source.name} (top {top})"
+        source, design = _source(verilog, top, lambda: mac_component(unit), work)
         env = {"HWSIM_MAC": json.dumps({"kind": unit.kind, **unit.params()}), "HWSIM_STREAMS": json.dumps(streams),
                "HWSIM_REPORT": str(work / "mismatch.txt")}
-        passed, report, log = run_cocotb(sim, source, top, "hwsim.verify.tb_mac", env, work, waves)
-        trace = next((p for ext in ("fst", "vcd") for p in sorted(work.rglob(f"*.{ext}"))), None) if waves else None
-        return VerifyResult(design, sim, passed, report, stimulus, trace,
-                            log if build_dir is not None else None)
+        return _result(design, sim, stimulus, work, waves, build_dir,
+                       run_cocotb(sim, source, top, "hwsim.verify.tb_mac", env, work, waves))

@@ -1,6 +1,6 @@
 """Tier 3: the block-sparse GEMM engine's generated Verilog under cocotb, against hwsim.sim.
 
-Every run of tests/rtl/gemm_cases.py (one engine design computing 2-3 problems back to back: every array
+Every run of hwsim/verify/gemm_cases.py (one engine design computing 2-3 problems back to back: every array
 shape, block_n vs cols, densities 0 to 1, all-zero W, a single block, bias on and off, every MAC kind in both
 overflow modes) goes through Icarus; a few also through Verilator. Each problem's Y must match `gemm_outputs`
 bit for bit and its start-to-done must take exactly `gemm_timing(...).cycles`. Each design gets its own build
@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from gemm_cases import build_case, gemm_runs, run_depths, run_id
 from simulators import require_simulator, run_bench
 
 from hwsim.rtl import BlockSparseGemm, write_verilog
+from hwsim.verify.gemm_cases import build_case, gemm_runs, run_depths, run_id
 
 pytestmark = pytest.mark.rtl
 
@@ -30,7 +30,7 @@ def run_on(sim: str, run: list[dict], tmp_path, monkeypatch) -> None:
     top = "gemm"
     source = write_verilog(BlockSparseGemm(cases[0].cfg, **run_depths(cases)), top, tmp_path / "src")
     env = {"HWSIM_GEMM": json.dumps(run), "HWSIM_REPORT": str(tmp_path / "mismatch.txt")}
-    run_bench(sim, source, top, "tb_gemm", env, tmp_path)
+    run_bench(sim, source, top, "hwsim.verify.tb_gemm", env, tmp_path)
 
 
 def test_enough_configurations():

@@ -236,6 +236,36 @@ FEATURES = [
 ]
 
 
+def engine_spec(cfg: EngineConfig) -> dict:
+    """The engine part of a case spec for ``cfg``."""
+    return {"mac": {"kind": cfg.mac.kind, **cfg.mac.params()}, "rows": cfg.rows, "cols": cfg.cols,
+            "block_k": cfg.block_k, "block_n": cfg.block_n}
+
+
+def engine_run(cfg: EngineConfig, depths: dict[str, int], problems: int, seed: int) -> list[dict]:
+    """``problems`` random problems for one design of ``cfg`` with memories ``depths``: the first at a random
+    density, the others with `FEATURES` in turn; M, K and N random up to what the memories hold (4 tiles or
+    K-blocks at most), bias on or off at random. A problem the memories cannot hold is drawn smaller."""
+    rng = np.random.default_rng(seed)
+    engine = engine_spec(cfg)
+    run = []
+    for p in range(problems):
+        extra = {"mask": float(rng.choice([0.2, 0.5, 0.8]))} if p == 0 else dict(FEATURES[(p - 1) % len(FEATURES)])
+        extra.pop("k", None)
+        limits = [4 * cfg.rows, 4 * cfg.block_k, 4 * cfg.cols]
+        for _ in range(64):
+            m, k, n = (int(rng.integers(1, lim + 1)) for lim in limits)
+            spec = {**engine, "m": m, "k": k, "n": n, "bias": bool(rng.random() < 0.5), "seed": seed * 1000 + p,
+                    **extra}
+            if all(build_case(spec).depths[d] <= depths[d] for d in depths):
+                break
+            limits = [max(1, lim // 2) for lim in limits]
+        else:  # pragma: no cover - a 1x1x1 problem fits every depth the engine accepts
+            raise ValueError(f"no problem fits memories {depths}")
+        run.append(spec)
+    return run
+
+
 def gemm_runs(seed: int = 2024, problems: int = 4) -> list[list[dict]]:
     """Deterministic runs: each is a list of problems (case specs) for one engine design, run back to back.
 

@@ -1,10 +1,10 @@
 """cocotb bench for the block-sparse GEMM engine: loads each problem, runs it, checks Y and the cycle count.
 
-Run through tests/rtl/test_gemm_cocotb.py, which passes the work in environment variables: HWSIM_GEMM (JSON: one
-case, or a list of cases on the same engine run back to back; see gemm_cases.py: engine, MAC kind and
-parameters, m, k, n, mask, seed) and HWSIM_REPORT (a file that receives the mismatch report, for pytest to
-show). Y must equal `hwsim.sim.gemm_outputs` bit for bit and the rising edges from start to done must equal
-`hwsim.sim.gemm_timing(...).cycles`.
+Run by `hwsim.verify.verify_gemm` (``hwsim rtl verify gemm``) and tests/rtl/test_gemm_cocotb.py, which pass the
+work in environment variables: HWSIM_GEMM (JSON: one case, or a list of cases on the same engine run back to
+back; see gemm_cases.py: engine, MAC kind and parameters, m, k, n, mask, seed) and HWSIM_REPORT (a file that
+receives the mismatch report). Y must equal `hwsim.sim.gemm_outputs` bit for bit and the rising edges from start
+to done must equal `hwsim.sim.gemm_timing(...).cycles`.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from pathlib import Path
 import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, RisingEdge
-from gemm_cases import GemmCase, build_case, check_result, load_writes
 
 from hwsim.verify._bench import reset
+from hwsim.verify.gemm_cases import GemmCase, build_case, check_result, load_writes
 
 
 async def run_case(dut, case: GemmCase) -> str | None:
@@ -63,8 +63,17 @@ async def run_case(dut, case: GemmCase) -> str | None:
     return report
 
 
+PORTS = ("clk", "rst", "start", "busy", "done", "m_tiles", "n_tiles", "k_blocks", "load_en", "load_sel", "load_addr",
+         "load_data", "y_addr", "y_data")
+
+
 @cocotb.test()
 async def gemm_matches_model(dut):
+    missing = [p for p in PORTS if not hasattr(dut, p)]
+    if missing:  # a user's own Verilog (hwsim rtl verify gemm --verilog) must have the generated design's ports
+        report = f"the design has no port {', '.join(missing)}; the engine's are {', '.join(PORTS)}"
+        Path(os.environ["HWSIM_REPORT"]).write_text(report)
+        raise AssertionError(report)
     work = json.loads(os.environ["HWSIM_GEMM"])
     cases = [build_case(spec) for spec in (work if isinstance(work, list) else [work])]
     Clock(dut.clk, 10, unit="ns").start()
