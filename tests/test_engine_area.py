@@ -30,7 +30,7 @@ def test_the_engine_counts_every_pe(tmp_path, monkeypatch):
     monkeypatch.setenv("HWSIM_CACHE_DIR", str(tmp_path))
     cfg = EngineConfig(rows=2, cols=3, block_k=2, block_n=3, mac=make_mac("sp2", w_bits=4, x_bits=8))
     a = engine_area(cfg)
-    # unflattened, each PE was one cell of the top module and its LUTs were not in the count
+    # flattened: every PE is mapped in place, and its LUTs and flip-flops are in the engine's count
     assert a.pes == 6 and a.report.luts >= a.pes * a.pe.luts > 0
     assert a.report.ffs >= a.pes * a.pe.ffs
     assert a.lutram > 0  # the memories, as LUTRAM

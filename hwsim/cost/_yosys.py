@@ -2,7 +2,7 @@
 
 - FPGA: ``synth_xilinx -flatten -family xc7 -nodsp -noiopad`` -> LUT1..LUT6, CARRY4 and flip-flop counts (no
   DSPs, so multipliers show up as LUTs and SP2's shift-add saving is visible). Flattened, so a design with
-  submodules (the engine's PEs) has every instance counted; without it `stat` gave each submodule as one cell;
+  submodules (the engine's PEs) is mapped in place and every instance counted as its cells, as in the gate flow;
 - gates: generic ``synth``, flip-flops legalised to one D flip-flop cell, ``abc`` mapping to a fixed 2-input gate
   library plus MUX, then ``stat -tech cmos`` for a transistor estimate. The same flow, with ``write_json``,
   gives the gate netlists the energy model simulates.
