@@ -4,6 +4,7 @@ every point exactly once."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -443,3 +444,50 @@ def test_the_report_draws_axes_with_missing_values(tmp_path):
     assert set(figs) == {"pareto_latency_energy.png", "axes.png"}
     text = sweep_markdown(table)
     assert "11 simulated, 1 failed" in text and "| none" in text and "nan" not in text
+
+
+def test_a_base_config_file_is_read_relative_to_the_sweep(tmp_path):
+    from hwsim.arch import config_from_dict, load_config
+    from hwsim.sweep._spec import SweepError
+
+    (tmp_path / "base.yaml").write_text("name: base\narray: {rows: 8, mac: {kind: fixed, params: {w_bits: 8}}}\n")
+    s = sweep_from_dict({"models": ["digits_mlp"], "arch": "base.yaml", "grid": {"array.cols": [4, 8]}}, "s.yaml",
+                        tmp_path)
+    base = load_config(tmp_path / "base.yaml")
+    assert s.mac_given and config_from_dict(s.point(1).config) == dataclasses.replace(
+        base, array=dataclasses.replace(base.array, cols=8))
+    assert s.point(1).config["array"] == {"rows": 8, "cols": 8, "mac": {"kind": "fixed", "params": {"w_bits": 8}}}
+    (tmp_path / "bad.yaml").write_text("array: {rowz: 8}\n")
+    with pytest.raises(SweepError, match=r"s.yaml: arch: .*bad.yaml: unknown key 'array.rowz'"):
+        sweep_from_dict({"models": ["digits_mlp"], "arch": "bad.yaml"}, "s.yaml", tmp_path)
+    with pytest.raises(SweepError, match=r"s.yaml: arch: config file .*missing.yaml' cannot be read"):
+        sweep_from_dict({"models": ["digits_mlp"], "arch": "missing.yaml"}, "s.yaml", tmp_path)
+
+
+def test_ctrl_c_at_a_terminal_stops_the_command_cleanly(tmp_path):
+    # a terminal sends SIGINT to the whole process group: the client and its worker processes
+    path = write_sweep(tmp_path, {**SWEEP, "random": {**SWEEP["random"], "samples": 20}})
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "hwsim.cli", "sweep", str(path), "--out", str(out), "--workers", "2", "--batch",
+           "10"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 180
+        while len(list(out.glob("part-*.parquet"))) < 2 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.02)
+        assert proc.poll() is None, "the sweep ended before it could be interrupted"
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    assert proc.returncode == 130
+    assert err.strip().splitlines() == [f"hwsim: the points finished so far are kept in {out}/; run the same command "
+                                        "to resume", "hwsim: interrupted"]
+    partial = read_results(out)
+    assert 0 < len(partial) < 720 and partial.key.is_unique

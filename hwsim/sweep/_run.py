@@ -9,13 +9,17 @@ dies takes its tasks with it; the scheduler reruns them (the capture too, from i
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
 import os
+import signal
 import sys
+import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +29,7 @@ __all__ = ["SweepRun", "run_sweep"]
 
 COMMIT_SECONDS = 2.0  # a batch is committed after this long even when it is not full
 DEFAULT_BATCH = 256
+POLL_SECONDS = 0.05  # how often the client looks for finished tasks, and for a Ctrl-C
 
 
 @dataclass
@@ -89,7 +94,24 @@ def _client(scheduler: str | None, workers: int | None):
     n = workers if workers is not None else len(os.sched_getaffinity(0))
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
                            silence_logs=logging.ERROR)
-    return Client(cluster), cluster, f"LocalCluster({n} process{'es' if n != 1 else ''})"
+    client = Client(cluster)
+    # a terminal's Ctrl-C reaches the worker processes too: they leave stopping to the client, which commits what
+    # arrived and closes the cluster (else each worker prints its own KeyboardInterrupt traceback)
+    client.register_plugin(_ignoring_interrupts()())
+    return client, cluster, f"LocalCluster({n} process{'es' if n != 1 else ''})"
+
+
+def _ignoring_interrupts():
+    from distributed import WorkerPlugin
+
+    class IgnoreInterrupts(WorkerPlugin):
+        """On every worker the local cluster (re)starts: SIGINT ignored."""
+
+        def setup(self, worker) -> None:
+            if threading.current_thread() is threading.main_thread():
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    return IgnoreInterrupts
 
 
 def _pending(sweep: Sweep, done: set[str]) -> tuple[dict[tuple, list[int]], dict[int, str], int, int]:
@@ -150,6 +172,28 @@ def run_sweep(sweep: Sweep, out, *, scheduler: str | None = None, workers: int |
     return run
 
 
+@contextlib.contextmanager
+def _deferred_interrupt() -> Iterator[Callable[[], bool]]:
+    """Ctrl-C while results arrive: note it, and let the polling loop stop at its next look (then it commits what
+    it has). A KeyboardInterrupt raised at an arbitrary point can land in a Future's ``__del__``, where Python
+    drops it, and the client would wait on for workers the same Ctrl-C killed. A second Ctrl-C interrupts at once.
+    Outside the main thread signals cannot be caught: nothing changes."""
+    hit = threading.Event()
+
+    def handler(signum, frame):
+        hit.set()
+        signal.signal(signal.SIGINT, previous)
+
+    if threading.current_thread() is not threading.main_thread():
+        yield hit.is_set
+        return
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield hit.is_set
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _check_workers(client) -> None:
     from ._tasks import worker_sources
 
@@ -193,34 +237,41 @@ def _execute(sweep, store, groups, keys, run, client, scheduler, workers, batch,
             for part in parts:
                 chunks[client.submit(simulate_points, sweep, cap, part, pure=False, priority=rank)] = (g, part)
         seen_captures: set = set()
-        for fut in as_completed(list(chunks)):
-            g, part = chunks.pop(fut)
-            try:
-                rows = fut.result()
-            except Exception as e:  # the task's worker died on every try (KilledWorker), or hwsim failed to load
-                _lost(run, len(part), e)
-                rows = []
-            for r in rows:
-                r["key"] = keys[r["index"]]
-            retry = [r for r in rows if r["status"] == "retry"]
-            for r in retry:
-                _lost(run, 1, r["error"])
-            rows = [r for r in rows if r["status"] != "retry"]
-            if rows and g not in seen_captures:
-                seen_captures.add(g)
-                run.capture_s += rows[0]["capture_s"] or 0.0
-            run.simulate_s += sum(r["simulate_s"] or 0.0 for r in rows)
-            buffer += rows
-            bar.update(len(part))
-            left[g] -= 1
-            if not left[g]:
-                captures.pop(g).release()  # its workload leaves the workers' memory
-            now = time.perf_counter()
-            if len(buffer) >= batch or now - last >= COMMIT_SECONDS:
-                _commit(store, buffer, run)
-                buffer, last = [], now
-            bar.set_postfix_str(f"done {run.ran + len(buffer)}, failed {run.failed + _failed(buffer)}, "
-                                f"lost {run.lost}", refresh=False)
+        results = as_completed(list(chunks))
+        with _deferred_interrupt() as interrupted:
+            while not results.is_empty():
+                if interrupted():  # Ctrl-C: stop here, within a poll; the finally below commits what arrived
+                    raise KeyboardInterrupt
+                if not results.has_ready():
+                    time.sleep(POLL_SECONDS)
+                    continue
+                fut = next(results)
+                g, part = chunks.pop(fut)
+                try:
+                    rows = fut.result()
+                except Exception as e:  # the task's worker died on every try (KilledWorker), or hwsim failed to load
+                    _lost(run, len(part), e)
+                    rows = []
+                for r in rows:
+                    r["key"] = keys[r["index"]]
+                    if r["status"] == "retry":
+                        _lost(run, 1, r["error"])
+                rows = [r for r in rows if r["status"] != "retry"]
+                if rows and g not in seen_captures:
+                    seen_captures.add(g)
+                    run.capture_s += rows[0]["capture_s"] or 0.0
+                run.simulate_s += sum(r["simulate_s"] or 0.0 for r in rows)
+                buffer += rows
+                bar.update(len(part))
+                left[g] -= 1
+                if not left[g]:
+                    captures.pop(g).release()  # its workload leaves the workers' memory
+                now = time.perf_counter()
+                if len(buffer) >= batch or now - last >= COMMIT_SECONDS:
+                    _commit(store, buffer, run)
+                    buffer, last = [], now
+                bar.set_postfix_str(f"done {run.ran + len(buffer)}, failed {run.failed + _failed(buffer)}, "
+                                    f"lost {run.lost}", refresh=False)
         _commit(store, buffer, run)
         buffer = []
     finally:
