@@ -88,7 +88,8 @@ def _axis_value(value, kind: str):
 
 
 def _identity(sweep: Sweep, point: Point, status: str, error: str | None) -> dict:
-    row = {"key": sweep.key(point), "index": point.index, "status": status, "error": error, "model": point.model,
+    # "key" is the client's to fill in (`_run._pending` computed every point's key already)
+    row = {"key": None, "index": point.index, "status": status, "error": error, "model": point.model,
            "prune": point.prune, "quant": point.quant, "act_bits": point.act_bits}
     for key, kind in axis_columns(sweep):
         row[key] = _axis_value(point.values.get(key), kind)
