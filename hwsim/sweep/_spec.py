@@ -213,9 +213,9 @@ class Sweep:
         return Point(index, self.models[rest], values.get("prune"), values.get("quant"), values.get("act_bits"),
                      config, values)
 
-    def points(self, start: int = 0) -> Iterator[Point]:
-        """Every point from ``start``, one at a time."""
-        for i in range(start, len(self)):
+    def points(self) -> Iterator[Point]:
+        """Every point, one at a time."""
+        for i in range(len(self)):
             yield self.point(i)
 
     @functools.cached_property
@@ -323,25 +323,23 @@ def _model_id(spec: str, where: str, root: Path) -> tuple[str, str]:
 
 def _base_config(arch, where: str, root: Path) -> tuple[dict, bool]:
     """The base accelerator's config keys, and whether they name the MAC."""
-    from ..arch import config_from_dict, load_config
+    from ..arch import config_from_dict
+    from ..arch._config import read_yaml_file
 
     if arch is None:
         return {}, False
-    if isinstance(arch, str):
-        path = Path(arch) if Path(arch).is_absolute() else root / arch
-        try:
-            load_config(path)
-        except ValueError as e:
-            raise SweepError(f"{where}: {e}") from None
-        data = yaml.safe_load(path.read_text()) or {}
-    elif isinstance(arch, Mapping):
-        data = dict(arch)
-        try:
-            config_from_dict(data, "config")
-        except ValueError as e:
-            raise SweepError(f"{where}: {e}") from None
-    else:
+    if not isinstance(arch, str | Mapping):
         raise SweepError(f"{where} must be a config file path or a mapping of config keys, not {arch!r}")
+    try:
+        if isinstance(arch, str):  # read once, checked as load_config checks it
+            path = Path(arch) if Path(arch).is_absolute() else root / arch
+            data = read_yaml_file(path, "config file", "give at least one key, e.g. name: my_accelerator")
+            config_from_dict(data, str(path))
+        else:
+            data = dict(arch)
+            config_from_dict(data, "config")
+    except ValueError as e:
+        raise SweepError(f"{where}: {e}") from None
     array = data.get("array") or {}
     return data, isinstance(array, Mapping) and "mac" in array
 
