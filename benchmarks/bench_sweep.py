@@ -23,12 +23,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _serial(sweep) -> dict:
     """Every point of the (single-group) sweep simulated in this process on one captured workload."""
+    from hwsim.sweep._run import _pending
     from hwsim.sweep._tasks import capture_group, simulate_points
 
     start = time.perf_counter()
-    groups: dict = {}
-    for p in sweep.points():
-        groups.setdefault(p.group, []).append(p.index)
+    groups, _, _, _ = _pending(sweep, set())
     capture_s = simulate_s = 0.0
     for indices in groups.values():
         captured = capture_group(sweep, indices)

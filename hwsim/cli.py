@@ -524,13 +524,14 @@ def _cmd_sweep(args: argparse.Namespace) -> None:
             raise UsageError(f"{option} must be at least 1, not {value}")
     check_writable_dir(args.out, create=False)
     from .sweep import load_sweep, run_sweep
+    from .sweep._run import DEFAULT_BATCH
 
     sweep = load_sweep(args.sweep)
     print(f"sweep {sweep.name}: {len(sweep):,} points ({len(sweep.models)} models, axes "
           f"{', '.join(sweep.axes) or 'none'}) into {args.out}/")
     try:
         run = run_sweep(sweep, args.out, scheduler=args.scheduler, workers=args.workers,
-                        batch=args.batch or 256, progress=_show_progress(args))
+                        batch=args.batch or DEFAULT_BATCH, progress=_show_progress(args))
     except KeyboardInterrupt:
         print(f"hwsim: the points finished so far are kept in {args.out}/; run the same command to resume",
               file=sys.stderr)
