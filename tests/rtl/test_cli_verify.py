@@ -7,25 +7,19 @@ import re
 from pathlib import Path
 
 import pytest
+from simulators import require_simulator
 
 from hwsim.cli import main
-from hwsim.verify import simulator_env, verify_mac
+from hwsim.verify import verify_mac
 
 pytestmark = pytest.mark.rtl
-
-
-def needs(sim: str) -> None:
-    try:
-        simulator_env(sim)
-    except ValueError as e:
-        pytest.skip(str(e))
 
 
 FIXED4 = ["--param", "w_bits=4", "--param", "x_bits=4"]
 
 
 def test_generated_rtl_passes_and_waves_are_kept(tmp_path, capsys):
-    needs("icarus")
+    require_simulator("icarus")
     assert main(["rtl", "verify", "fixed", *FIXED4, "--cycles", "200", "--seed", "3", "--waves", "--build",
                  str(tmp_path)]) == 0
     out = capsys.readouterr().out
@@ -37,7 +31,7 @@ def test_generated_rtl_passes_and_waves_are_kept(tmp_path, capsys):
 
 
 def test_a_modified_design_fails_at_its_first_wrong_cycle(tmp_path, capsys):
-    needs("icarus")
+    require_simulator("icarus")
     assert main(["rtl", "export", "fixed", *FIXED4, "-o", str(tmp_path)]) == 0
     verilog = (tmp_path / "mac_fixed.v").read_text()
     broken = verilog.replace("c1 ? 16'h0000 : acc", "acc")  # the clear is ignored
@@ -52,7 +46,7 @@ def test_a_modified_design_fails_at_its_first_wrong_cycle(tmp_path, capsys):
 
 
 def test_a_design_without_the_ports_says_which(tmp_path):
-    needs("icarus")
+    require_simulator("icarus")
     (tmp_path / "mine.v").write_text("module mine(input clk, input rst, input valid, input clear, input [3:0] w, "
                                      "output [15:0] acc);\nassign acc = 0;\nendmodule\n")
     from hwsim.mac import make_mac
@@ -65,13 +59,13 @@ def test_a_design_without_the_ports_says_which(tmp_path):
 
 
 def test_verilator_runs_the_same_bench(capsys):
-    needs("verilator")
+    require_simulator("verilator")
     assert main(["rtl", "verify", "sp2", "--sim", "verilator", "--cycles", "300"]) == 0
     assert "on verilator" in capsys.readouterr().out
 
 
 def test_the_engine_passes_and_a_broken_pe_is_caught(tmp_path, capsys):
-    needs("icarus")
+    require_simulator("icarus")
     engine = ["--param", "rows=2", "--param", "cols=2", "--param", "mac=fixed", "--param", "w_bits=4",
               "--param", "x_bits=4"]
     assert main(["rtl", "verify", "gemm", *engine, "--cycles", "1500", "--seed", "5"]) == 0

@@ -24,8 +24,8 @@ RUNS = gemm_runs()
 VERILATOR_RUNS = [RUNS[i] for i in (0, 8, 12, 14)]
 
 
-def run_on(sim: str, run: list[dict], tmp_path, monkeypatch) -> None:
-    require_simulator(sim, monkeypatch)
+def run_on(sim: str, run: list[dict], tmp_path) -> None:
+    require_simulator(sim)
     cases = [build_case(spec) for spec in run]
     top = "gemm"
     source = write_verilog(BlockSparseGemm(cases[0].cfg, **run_depths(cases)), top, tmp_path / "src")
@@ -38,10 +38,10 @@ def test_enough_configurations():
 
 
 @pytest.mark.parametrize("run", RUNS, ids=run_id)
-def test_gemm_icarus(run, tmp_path, monkeypatch):
-    run_on("icarus", run, tmp_path, monkeypatch)
+def test_gemm_icarus(run, tmp_path):
+    run_on("icarus", run, tmp_path)
 
 
 @pytest.mark.parametrize("run", VERILATOR_RUNS, ids=run_id)
-def test_gemm_verilator(run, tmp_path, monkeypatch):
-    run_on("verilator", run, tmp_path, monkeypatch)
+def test_gemm_verilator(run, tmp_path):
+    run_on("verilator", run, tmp_path)

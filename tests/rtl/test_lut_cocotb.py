@@ -35,8 +35,8 @@ def _case(name: str, mode: str, split: str, limit: int | None = None):
     return design, design.pack(codes_in), design.pack_outputs(codes_out)
 
 
-def _run(design, inputs, expected, sim, tmp_path, monkeypatch):
-    require_simulator(sim, monkeypatch)
+def _run(design, inputs, expected, sim, tmp_path):
+    require_simulator(sim)
     source = write_verilog(design.component(), design.top, tmp_path / "src")
     case = tmp_path / "case.json"
     case.write_text(json.dumps({"latency": design.latency, "inputs": inputs, "expected": expected}))
@@ -45,15 +45,15 @@ def _run(design, inputs, expected, sim, tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("name,mode,split,sim", CASES, ids=["-".join(c) for c in CASES])
-def test_lut_rtl_matches_torch(name, mode, split, sim, tmp_path, monkeypatch):
+def test_lut_rtl_matches_torch(name, mode, split, sim, tmp_path):
     design, inputs, expected = _case(name, mode, split)
     assert len(inputs) == len(dataset(name).x_test if split == "test" else dataset(name).x_train)
-    _run(design, inputs, expected, sim, tmp_path, monkeypatch)
+    _run(design, inputs, expected, sim, tmp_path)
 
 
-def test_lut_bench_reports_a_wrong_result(tmp_path, monkeypatch):
+def test_lut_bench_reports_a_wrong_result(tmp_path):
     """The check can fail: one expected output changed is reported with its cycle, sample and values."""
     design, inputs, expected = _case("cancer_lut", "observed", "train", limit=12)
     expected[5] ^= 1
     with pytest.raises(pytest.fail.Exception, match=r"cycle 8: sample 5, x = 0x[0-9a-f]+: y expected"):
-        _run(design, inputs, expected, "icarus", tmp_path, monkeypatch)
+        _run(design, inputs, expected, "icarus", tmp_path)
