@@ -123,8 +123,8 @@ ENGINE_DEFAULTS = {"rows": 4, "cols": 4, "mac": "fixed"}  # block_k defaults to 
 
 
 def _rtl_engine(args: argparse.Namespace):
-    """``--param`` of ``gemm``: the array (rows, cols, block_k, block_n), the PE's MAC (mac=KIND and its own
-    parameters) and the memory depths -> (EngineConfig, depths)."""
+    """``--param`` of ``gemm``: the array (rows, cols, block_k, block_n, dataflow os|ws), the PE's MAC (mac=KIND
+    and its own parameters) and the memory depths -> (EngineConfig, depths)."""
     from .arch import EngineConfig
     from .cost import ENGINE_DEPTHS
     from .mac import MAC_KINDS, make_mac
@@ -133,16 +133,19 @@ def _rtl_engine(args: argparse.Namespace):
     kind = params.pop("mac")
     if kind not in MAC_KINDS:
         raise UsageError(f"--param mac must be one of {', '.join(MAC_KINDS)}, not {kind!r}")
-    array = {k: params.pop(k) for k in ("rows", "cols", "block_k", "block_n") if k in params}
+    array = {k: params.pop(k) for k in ("rows", "cols", "block_k", "block_n", "dataflow") if k in params}
     array.setdefault("block_k", array["rows"])
     array.setdefault("block_n", array["cols"])
     depths = {k: params.pop(k) for k in ENGINE_DEPTHS if k in params}
     try:
         mac = make_mac(kind, **params)
     except ValueError as e:
-        raise UsageError(f"--param: {e} (the engine takes rows, cols, block_k, block_n, mac, "
+        raise UsageError(f"--param: {e} (the engine takes rows, cols, block_k, block_n, dataflow, mac, "
                          f"{', '.join(ENGINE_DEPTHS)})") from None
     return EngineConfig(**array, mac=mac), depths
+
+
+_DATAFLOW_NAMES = {"os": "output-stationary", "ws": "weight-stationary"}
 
 
 def _cmd_rtl_area_engine(args: argparse.Namespace) -> None:
@@ -157,8 +160,8 @@ def _cmd_rtl_area_engine(args: argparse.Namespace) -> None:
         return
     r, pe = a.report, a.pe
     mac = " ".join(f"{k}={v}" for k, v in a.mac.items())
-    print(f"gemm {cfg.rows}x{cfg.cols} PEs, blocks {cfg.block_k}x{cfg.block_n}, MAC {mac}  (yosys {r.yosys}, "
-          "flattened)")
+    print(f"gemm {cfg.rows}x{cfg.cols} PEs ({_DATAFLOW_NAMES[cfg.dataflow]}), blocks {cfg.block_k}x{cfg.block_n}, "
+          f"MAC {mac}  (yosys {r.yosys}, flattened)")
     print(f"  memories: {', '.join(f'{k}={v}' for k, v in a.depths.items())} words")
     print(f"  FPGA (xc7, no DSP): {r.luts} LUTs ({r.lut6} LUT6), {r.carry4} CARRY4, {r.ffs} FFs, {a.lutram} LUTRAM "
           "cells (the memories)")
@@ -222,15 +225,16 @@ def _cmd_rtl_export_engine(args: argparse.Namespace) -> None:
     dut = engine_component(cfg, depths)
     verilog = to_verilog(dut, top)
     u = cfg.mac
-    meta = {"top": top, "rows": cfg.rows, "cols": cfg.cols, "block_k": cfg.block_k, "block_n": cfg.block_n,
-            "mac": {"kind": u.kind, **u.params()}, "depths": depths, "word_bits": dut.word_bits,
+    meta = {"top": top, "dataflow": cfg.dataflow, "rows": cfg.rows, "cols": cfg.cols, "block_k": cfg.block_k,
+            "block_n": cfg.block_n, "mac": {"kind": u.kind, **u.params()}, "depths": depths, "word_bits": dut.word_bits,
             "load_sel": {name: i for i, name in enumerate(dut.word_bits)},
             "schedule": "docs/engine.md; memory layout: hwsim.arch.engine_images", "clock": "clk (rising edge)",
             "reset": "rst (synchronous, active high)", "ports": describe_ports(dut)}
     with output_dir(args.output, "-o") as out:
         write_text(out / f"{top}.v", verilog)
         write_text(out / f"{top}.json", json.dumps(meta, indent=1) + "\n")
-    print(f"wrote {out / (top + '.v')} and {top}.json ({cfg.rows}x{cfg.cols} PEs of {u.kind})")
+    print(f"wrote {out / (top + '.v')} and {top}.json ({cfg.rows}x{cfg.cols} PEs of {u.kind}, "
+          f"{_DATAFLOW_NAMES[cfg.dataflow]})")
 
 
 def _cmd_rtl_verify(args: argparse.Namespace) -> int:
@@ -248,7 +252,8 @@ def _cmd_rtl_verify(args: argparse.Namespace) -> int:
         r = verify_gemm(cfg, depths=depths, sim=args.sim, problems=max(2, args.cycles // 500), seed=args.seed,
                         verilog=args.verilog, top=args.top, build_dir=build, waves=args.waves)
         mac = " ".join(f"{k}={v}" for k, v in cfg.mac.params().items())
-        what = f"gemm {cfg.rows}x{cfg.cols} {cfg.mac.kind} ({mac}), blocks {cfg.block_k}x{cfg.block_n}"
+        what = (f"gemm {cfg.rows}x{cfg.cols} {_DATAFLOW_NAMES[cfg.dataflow]} {cfg.mac.kind} ({mac}), "
+                f"blocks {cfg.block_k}x{cfg.block_n}")
     else:
         unit = _rtl_unit(args)
         build = args.build or (Path("build") / f"verify-{unit.kind}" if args.waves else None)
@@ -330,18 +335,21 @@ def _cmd_gemm(args: argparse.Namespace) -> None:
             print(f"  compute cycles  {s.cycles}  ({s.folds} folds x {s.cycles_per_fold} cycles - 1)")
             print(f"  utilization     {100 * s.utilization:.2f} %")
         return
-    if args.dataflow != "os":
-        raise UsageError("the block-sparse engine is output-stationary: --dataflow ws/is needs --scalesim-compat")
-    bk, bn = _parse_pair(args.block, "--block") if args.block else (cols, cols)
+    if args.dataflow == "is":
+        raise UsageError("the block-sparse engine is output- or weight-stationary (os, ws): --dataflow is needs "
+                         "--scalesim-compat")
+    # a weight-stationary fold is rows deep in K
+    bk, bn = _parse_pair(args.block, "--block") if args.block else (rows if args.dataflow == "ws" else cols, cols)
     cfg = EngineConfig(rows=rows, cols=cols, block_k=bk, block_n=bn,
-                       mac=make_mac(args.mac, **_parse_params(args.param)))
+                       mac=make_mac(args.mac, **_parse_params(args.param)), dataflow=args.dataflow)
     shape = GemmShape.of(cfg, args.m, args.k, args.n)
     mask = random_block_mask(shape.k_blocks, shape.n_blocks, args.density, args.seed)
     t = gemm_timing(cfg, args.m, args.k, args.n, mask)
     dense = gemm_timing(cfg, args.m, args.k, args.n)
     kept = float(mask.mean()) if mask.size else 0.0
     result = {
-        "mode": "block-sparse", "m": args.m, "k": args.k, "n": args.n, "array": [rows, cols], "block": [bk, bn],
+        "mode": "block-sparse", "dataflow": cfg.dataflow, "m": args.m, "k": args.k, "n": args.n,
+        "array": [rows, cols], "block": [bk, bn],
         "mac": cfg.mac.kind, "mac_params": cfg.mac.params(), "density": kept, "seed": args.seed,
         "cycles": t.cycles, "dense_cycles": dense.cycles, "ideal_cycles": t.ideal_cycles, "macs": t.macs,
         "utilization": t.utilization, "speedup": dense.cycles / t.cycles,
@@ -351,14 +359,15 @@ def _cmd_gemm(args: argparse.Namespace) -> None:
     if args.json:
         print(json.dumps(result))
         return
-    print(f"GEMM {args.m}x{args.k}x{args.n} on a {rows}x{cols} {cfg.mac.kind} array, {bk}x{bn} blocks, "
-          f"{kept:.3f} of {mask.size} blocks kept (seed {args.seed})")
+    print(f"GEMM {args.m}x{args.k}x{args.n} on a {rows}x{cols} {_DATAFLOW_NAMES[cfg.dataflow]} {cfg.mac.kind} "
+          f"array, {bk}x{bn} blocks, {kept:.3f} of {mask.size} blocks kept (seed {args.seed})")
     ideal = f"{1 / kept:.2f}x" if kept else "inf"
     print(f"  cycles          {t.cycles}")
     print(f"  dense cycles    {dense.cycles}   speedup {dense.cycles / t.cycles:.2f}x (ideal 1/density {ideal})")
     print(f"  ideal cycles    {t.ideal_cycles:.0f}   (MACs / PEs)")
     print(f"  MACs            {t.macs}")
-    print(f"  utilization     {100 * t.utilization:.1f} %   ({t.tiles} tiles, {t.stream_cycles} streaming cycles)")
+    units = "folds" if cfg.dataflow == "ws" else "tiles"
+    print(f"  utilization     {100 * t.utilization:.1f} %   ({t.tiles} {units}, {t.stream_cycles} streaming cycles)")
 
 
 def _cmd_capture(args: argparse.Namespace) -> None:
@@ -637,7 +646,8 @@ def build_parser() -> argparse.ArgumentParser:
     gemm.add_argument("--mac", default="fixed", choices=MAC_KINDS, help="MAC kind of the PEs (default fixed)")
     gemm.add_argument("--param", action="append", metavar="K=V", help="a MAC parameter, repeatable")
     gemm.add_argument("--dataflow", default="os", choices=("os", "ws", "is"),
-                      help="os for the engine; ws/is only with --scalesim-compat")
+                      help="os or ws for the engine (ws: --block defaults to ROWSxCOLS); is only with "
+                      "--scalesim-compat")
     gemm.add_argument("--scalesim-compat", action="store_true",
                       help="dense compute cycles exactly as SCALE-Sim v3 reports them")
     gemm.add_argument("--seed", type=int, default=0, help="seed of the random block mask")

@@ -4,13 +4,23 @@ Each component mirrors one golden model in `hwsim.mac`; tests prove they agree b
 """
 
 from ._verilog import describe_ports, to_verilog, write_verilog
-from .gemm import BlockSparseGemm
+from .gemm import BlockSparseGemm, WeightStationaryGemm, gemm_component
 from .lutnet import LutLayer, LutNetwork
 from .mac import MacBase, mac_component
 from .reference import RegisteredOp
 from .sim import simulate_mac
 
 __all__ = [
-    "BlockSparseGemm", "LutLayer", "LutNetwork", "MacBase", "RegisteredOp", "describe_ports", "mac_component",
-    "simulate_mac", "to_verilog", "write_verilog",
+    "BlockSparseGemm",
+    "LutLayer",
+    "LutNetwork",
+    "MacBase",
+    "RegisteredOp",
+    "WeightStationaryGemm",
+    "describe_ports",
+    "gemm_component",
+    "mac_component",
+    "simulate_mac",
+    "to_verilog",
+    "write_verilog",
 ]

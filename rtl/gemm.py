@@ -1,4 +1,5 @@
-"""The block-sparse GEMM engine in Amaranth: an output-stationary systolic array of MAC PEs (docs/engine.md).
+"""The block-sparse GEMM engine in Amaranth: an output-stationary (`BlockSparseGemm`) or weight-stationary
+(`WeightStationaryGemm`) systolic array of MAC PEs (docs/engine.md); `gemm_component` picks the config's.
 
 The schedule and the memory layout are the contract in `hwsim.arch` (docs/engine.md); `hwsim.sim.gemm_timing`
 and `hwsim.sim.gemm_outputs` give the exact cycle count and Y that the tests hold this RTL to.
@@ -28,7 +29,105 @@ def _check_depth(name: str, value, minimum: int) -> int:
     return value
 
 
-class BlockSparseGemm(wiring.Component):
+class _GemmEngine(wiring.Component):
+    """What both dataflows share: the parameters, the memories and their load bus, the Y read port and the
+    drain's bias add. The problem's M is the input ``m_port`` (OS: m_tiles; WS: m_rows)."""
+
+    m_port = "m_tiles"
+
+    def __init__(self, cfg: EngineConfig, *, x_depth: int, w_depth: int, idx_depth: int, max_n_tiles: int,
+                 y_depth: int) -> None:
+        if not isinstance(cfg, EngineConfig):
+            raise TypeError(f"cfg must be a hwsim.arch.EngineConfig, not {cfg!r}")
+        want = "ws" if self.m_port == "m_rows" else "os"
+        if cfg.dataflow != want:
+            raise ValueError(f"{type(self).__name__} is the {want} engine; cfg has dataflow={cfg.dataflow!r} "
+                             "(hwsim.rtl.gemm_component picks the right one)")
+        self.cfg = cfg
+        ws = want == "ws"
+        self.x_depth = _check_depth("x_depth", x_depth, 1 if ws else cfg.block_k)
+        self.w_depth = _check_depth("w_depth", w_depth, 1)
+        self.idx_depth = _check_depth("idx_depth", idx_depth, 1)
+        self.max_n_tiles = _check_depth("max_n_tiles", max_n_tiles, 1)
+        self.y_depth = _check_depth("y_depth", y_depth, 1 if ws else cfg.rows)
+        u = cfg.mac
+        # OS: xmem holds block_k words per K-block and M tile, ymem rows per tile; WS: xmem holds M words per
+        # K-block and ymem M per tile column
+        self.k_blocks_max = x_depth if ws else x_depth // cfg.block_k
+        self.m_max = min(x_depth, y_depth) if ws else y_depth // cfg.rows  # M rows (WS) or M tiles (OS)
+        self.m_tiles_max = self.m_max
+        # word widths of the memories, in load_sel order
+        self.word_bits = {
+            "xmem": cfg.rows * u.x_bits,
+            "wmem": cfg.cols * u.w_bits,
+            "idx": _bits(self.k_blocks_max - 1),
+            "ptr": _bits(idx_depth),
+            "mode": cfg.cols,
+            "bias": cfg.cols * u.acc_bits,
+        }
+        self.depths = {"xmem": x_depth, "wmem": w_depth, "idx": idx_depth, "ptr": max_n_tiles + 1,
+                       "mode": max_n_tiles, "bias": max_n_tiles}
+        addr_bits = max(_bits(d - 1) for d in self.depths.values())
+        super().__init__({
+            "start": In(1),
+            "busy": Out(1),
+            "done": Out(1),
+            self.m_port: In(_bits(self.m_max)),
+            "n_tiles": In(_bits(max_n_tiles)),
+            "k_blocks": In(_bits(self.k_blocks_max)),
+            "load_en": In(1),
+            "load_sel": In(3),
+            "load_addr": In(addr_bits),
+            "load_data": In(max(self.word_bits.values())),
+            "y_addr": In(_bits(y_depth - 1)),
+            "y_data": Out(cfg.cols * u.acc_bits),
+        })
+
+    def _memories(self, m: Module):
+        """The six loadable memories (by name), each written from the load bus, and ymem, whose first read port
+        serves ``y_addr``/``y_data``."""
+        mems = {}
+        for sel, name in enumerate(LOAD_SELECT):
+            mem = memory.Memory(shape=unsigned(self.word_bits[name]), depth=self.depths[name], init=[])
+            m.submodules[name] = mems[name] = mem
+            wp = mem.write_port()
+            m.d.comb += [wp.en.eq(self.load_en & (self.load_sel == sel)), wp.addr.eq(self.load_addr),
+                         wp.data.eq(self.load_data)]
+        ymem = memory.Memory(shape=unsigned(self.cfg.cols * self.cfg.mac.acc_bits), depth=self.y_depth, init=[])
+        m.submodules.ymem = ymem
+        y_rd = ymem.read_port()
+        m.d.comb += [y_rd.addr.eq(self.y_addr), self.y_data.eq(y_rd.data)]
+        return mems, ymem
+
+    def _plus_bias(self, m: Module, row, bias_word, enable=None):
+        """The Y row a drain writes: each accumulator lane of ``row`` plus its lane of ``bias_word`` (only where
+        ``enable``, when given), with the MAC's overflow rule."""
+        u, ab = self.cfg.mac, self.cfg.mac.acc_bits
+        lanes = []
+        hi, lo = (1 << (ab - 1)) - 1, -(1 << (ab - 1))
+        for j in range(self.cfg.cols):
+            total = Signal(signed(ab + 1), name=f"y_sum{j}")
+            acc_j, bias_j = row[j * ab : (j + 1) * ab].as_signed(), bias_word[j * ab : (j + 1) * ab].as_signed()
+            m.d.comb += total.eq(acc_j + (bias_j if enable is None else Mux(enable, bias_j, 0)))
+            if u.overflow == "wrap":
+                lanes.append(total[:ab])
+            else:
+                lane = Signal(signed(ab), name=f"y_lane{j}")
+                m.d.comb += lane.eq(Mux(total > hi, hi, Mux(total < lo, lo, total)))
+                lanes.append(lane)
+        return Cat(*lanes)
+
+
+def _delayed(m: Module, sig, n: int, name: str):
+    """``sig`` through ``n`` registers."""
+    for s in range(n):
+        reg = Signal(sig.shape(), name=f"{name}_d{s + 1}")
+        m.d.sync += reg.eq(sig)
+        sig = reg
+    return sig
+
+
+class BlockSparseGemm(_GemmEngine):
     """Y = X W (+ bias) on ``cfg.rows`` x ``cfg.cols`` PEs, W in block-sparse (BSR) form, cycle-exact to
     docs/engine.md.
 
@@ -56,65 +155,14 @@ class BlockSparseGemm(wiring.Component):
     the MAC's overflow rule) while the next tile fills and computes.
     """
 
-    def __init__(self, cfg: EngineConfig, *, x_depth: int, w_depth: int, idx_depth: int, max_n_tiles: int,
-                 y_depth: int) -> None:
-        if not isinstance(cfg, EngineConfig):
-            raise TypeError(f"cfg must be a hwsim.arch.EngineConfig, not {cfg!r}")
-        self.cfg = cfg
-        self.x_depth = _check_depth("x_depth", x_depth, cfg.block_k)
-        self.w_depth = _check_depth("w_depth", w_depth, 1)
-        self.idx_depth = _check_depth("idx_depth", idx_depth, 1)
-        self.max_n_tiles = _check_depth("max_n_tiles", max_n_tiles, 1)
-        self.y_depth = _check_depth("y_depth", y_depth, cfg.rows)
-        u = cfg.mac
-        self.k_blocks_max = x_depth // cfg.block_k
-        self.m_tiles_max = y_depth // cfg.rows
-        # word widths of the memories, in load_sel order
-        self.word_bits = {
-            "xmem": cfg.rows * u.x_bits,
-            "wmem": cfg.cols * u.w_bits,
-            "idx": _bits(self.k_blocks_max - 1),
-            "ptr": _bits(idx_depth),
-            "mode": cfg.cols,
-            "bias": cfg.cols * u.acc_bits,
-        }
-        self.depths = {"xmem": x_depth, "wmem": w_depth, "idx": idx_depth, "ptr": max_n_tiles + 1,
-                       "mode": max_n_tiles, "bias": max_n_tiles}
-        addr_bits = max(_bits(d - 1) for d in self.depths.values())
-        super().__init__({
-            "start": In(1),
-            "busy": Out(1),
-            "done": Out(1),
-            "m_tiles": In(_bits(self.m_tiles_max)),
-            "n_tiles": In(_bits(max_n_tiles)),
-            "k_blocks": In(_bits(self.k_blocks_max)),
-            "load_en": In(1),
-            "load_sel": In(3),
-            "load_addr": In(addr_bits),
-            "load_data": In(max(self.word_bits.values())),
-            "y_addr": In(_bits(y_depth - 1)),
-            "y_data": Out(cfg.cols * u.acc_bits),
-        })
-
     def elaborate(self, platform) -> Module:
         cfg, u = self.cfg, self.cfg.mac
         R, C, bk, G = cfg.rows, cfg.cols, cfg.block_k, cfg.gap
         D = cfg.drain_delay
-        xb, wb, ab = u.x_bits, u.w_bits, u.acc_bits
+        xb, wb = u.x_bits, u.w_bits
         m = Module()
 
-        # ---- memories, each with a write port on the load bus
-        mems = {}
-        for sel, name in enumerate(LOAD_SELECT):
-            mem = memory.Memory(shape=unsigned(self.word_bits[name]), depth=self.depths[name], init=[])
-            m.submodules[name] = mems[name] = mem
-            wp = mem.write_port()
-            m.d.comb += [wp.en.eq(self.load_en & (self.load_sel == sel)), wp.addr.eq(self.load_addr),
-                         wp.data.eq(self.load_data)]
-        ymem = memory.Memory(shape=unsigned(C * ab), depth=self.y_depth, init=[])
-        m.submodules.ymem = ymem
-        y_rd = ymem.read_port()
-        m.d.comb += [y_rd.addr.eq(self.y_addr), self.y_data.eq(y_rd.data)]
+        mems, ymem = self._memories(m)
 
         # ---- issuer: one token (tile, stored block q, row kk) per cycle, G idle cycles between tiles
         run = Signal()
@@ -171,12 +219,7 @@ class BlockSparseGemm(wiring.Component):
             m.d.sync += gap.eq(gap - 1)
 
         def delayed(sig, n: int, name: str):
-            """``sig`` through ``n`` registers."""
-            for s in range(n):
-                reg = Signal(sig.shape(), name=f"{name}_d{s + 1}")
-                m.d.sync += reg.eq(sig)
-                sig = reg
-            return sig
+            return _delayed(m, sig, n, name)
 
         # ---- operand fetch: cycle t idx + weight reads, t + 1 X read, t + 2 (= t + ENGINE_PIPE) array edge
         assert ENGINE_PIPE == 2, "the fetch below is two stages"
@@ -260,18 +303,166 @@ class BlockSparseGemm(wiring.Component):
         row = Cat(*(pes[0][j].acc for j in range(C)))
         for i in range(1, R):
             row = Mux(drow == i, Cat(*(pes[i][j].acc for j in range(C))), row)
-        lanes = []
-        hi, lo = (1 << (ab - 1)) - 1, -(1 << (ab - 1))
-        for j in range(C):
-            total = Signal(signed(ab + 1), name=f"y_sum{j}")
-            acc_j, bias_j = row[j * ab : (j + 1) * ab].as_signed(), bias_rd.data[j * ab : (j + 1) * ab].as_signed()
-            m.d.comb += total.eq(acc_j + bias_j)
-            if u.overflow == "wrap":
-                lanes.append(total[:ab])
-            else:
-                lane = Signal(signed(ab), name=f"y_lane{j}")
-                m.d.comb += lane.eq(Mux(total > hi, hi, Mux(total < lo, lo, total)))
-                lanes.append(lane)
         y_wr = ymem.write_port()
-        m.d.comb += [y_wr.en.eq(drain_on), y_wr.addr.eq(yaddr), y_wr.data.eq(Cat(*lanes))]
+        m.d.comb += [y_wr.en.eq(drain_on), y_wr.addr.eq(yaddr),
+                     y_wr.data.eq(self._plus_bias(m, row, bias_rd.data))]
         return m
+
+
+class WeightStationaryGemm(_GemmEngine):
+    """Y = X W (+ bias) on ``cfg.rows`` (K) x ``cfg.cols`` (N) PEs that each hold one weight of a fold while the
+    rows of X stream through, W in block-sparse (BSR) form with one fold per stored K-block (block_k = rows),
+    cycle-exact to docs/engine.md ("Weight-stationary schedule").
+
+    Parameters, memories and ports are `BlockSparseGemm`'s, except that M is given in rows (``m_rows``) and the
+    X and Y layouts are the WS ones of `hwsim.arch.engine_images`: xmem[kb * M + r] holds X[r, kb R .. kb R +
+    R - 1], ymem[nt * M + r] the partial sums, then Y, of row r of tile column nt.
+
+    Structure: for each fold (tile columns in order, stored blocks ascending; an empty column gets one fold
+    without weights that writes its bias), R preload cycles read the fold's weight words last row first and
+    shift them down the columns' weight registers; then one X row is issued per cycle, with a read of its
+    partial sums (zero for a column's first fold). Row i's x is skewed by i and moves right one PE per cycle;
+    column j's partial sum enters PE(0, j) skewed by j + 1 and flows down through the chained PEs
+    (`mac_component(chain=True)`: acc = psum + product); the bottom row is deskewed to a whole Y row and written
+    back R + C + 1 cycles after its issue, plus bias (with the MAC's overflow rule) on the column's last fold.
+    Between folds the issuer waits `EngineConfig.ws_gap` cycles, which keeps the weights until the last row
+    has used them and the partial sums until they are written.
+    """
+
+    m_port = "m_rows"
+
+    def elaborate(self, platform) -> Module:
+        cfg, u = self.cfg, self.cfg.mac
+        R, C = cfg.rows, cfg.cols
+        D = cfg.drain_delay
+        xb, wb, ab = u.x_bits, u.w_bits, u.acc_bits
+        m = Module()
+        mems, ymem = self._memories(m)
+        M = self.m_rows
+
+        # ---- issuer: per fold, R preload cycles, M X rows, then the idle part of the gap
+        run, pre, stream, first = Signal(), Signal(), Signal(), Signal()
+        r = Signal(range(R))
+        mrow = Signal(range(self.m_max + 1))
+        idle = Signal(range(R + C + 3))
+        nt = Signal(range(self.max_n_tiles + 1))
+        q = Signal(range(self.idx_depth + 1))
+        xbase = Signal(range(self.x_depth + 1))  # kb * M
+        ybase = Signal(range(self.y_depth + 1))  # nt * M
+
+        ptr_lo = mems["ptr"].read_port(domain="comb")  # ptr[0] at start
+        ptr_hi = mems["ptr"].read_port(domain="comb")  # ptr[nt + 1]: where this column's blocks end
+        idx_rd = mems["idx"].read_port(domain="comb")
+        m.d.comb += [ptr_lo.addr.eq(0), ptr_hi.addr.eq(nt + 1), idx_rd.addr.eq(q)]
+        q_end = ptr_hi.data
+        empty, final, last_fold, row_end, tok = (Signal(name=n) for n in (
+            "empty", "final", "last_fold", "row_end", "tok"))
+        m.d.comb += [
+            empty.eq(q == q_end),  # a column without stored blocks: one fold that only writes its bias
+            final.eq(empty | (q + 1 == q_end)),
+            last_fold.eq(final & (nt + 1 == self.n_tiles)),
+            row_end.eq(mrow + 1 == M),
+            tok.eq(run & stream),
+        ]
+        # idle cycles after a fold's last row: ws_gap(M) - R = max(R + C - 3, C + 2 - M, 0)
+        idle0 = max(R + C - 3, 0)
+        idle_n = Signal.like(idle)
+        m.d.comb += idle_n.eq(Mux(M + idle0 < C + 2, C + 2 - M, idle0))
+
+        busy = self.busy
+        with m.If(~busy & self.start):
+            m.d.sync += [busy.eq(1), self.done.eq(0), run.eq(1), pre.eq(1), stream.eq(0), r.eq(0), nt.eq(0),
+                         q.eq(ptr_lo.data), ybase.eq(0), first.eq(1)]
+        with m.Elif(run & pre):
+            m.d.sync += xbase.eq(idx_rd.data * M)
+            with m.If(r == R - 1):
+                m.d.sync += [pre.eq(0), stream.eq(1), mrow.eq(0)]
+            with m.Else():
+                m.d.sync += r.eq(r + 1)
+        with m.Elif(tok):
+            with m.If(row_end):
+                m.d.sync += stream.eq(0)
+                with m.If(last_fold):
+                    m.d.sync += run.eq(0)
+                with m.Else():
+                    with m.If(final):
+                        m.d.sync += [nt.eq(nt + 1), q.eq(q_end), ybase.eq(ybase + M), first.eq(1)]
+                    with m.Else():
+                        m.d.sync += [q.eq(q + 1), first.eq(0)]
+                    with m.If(idle_n == 0):
+                        m.d.sync += [pre.eq(1), r.eq(0)]
+                    with m.Else():
+                        m.d.sync += idle.eq(idle_n)
+            with m.Else():
+                m.d.sync += mrow.eq(mrow + 1)
+        with m.Elif(run):
+            m.d.sync += idle.eq(idle - 1)
+            with m.If(idle == 1):
+                m.d.sync += [pre.eq(1), r.eq(0)]
+
+        # ---- preload: cycle c reads weight row R-1-r of the fold, cycle c+1 shifts it in at the top
+        w_rd = mems["wmem"].read_port()
+        mode_rd = mems["mode"].read_port(domain="comb")
+        m.d.comb += [w_rd.addr.eq(Mux(pre & ~empty, q * R + (R - 1 - r), 0)), mode_rd.addr.eq(nt)]
+        shift = Signal()
+        m.d.sync += shift.eq(run & pre & ~empty)
+        wreg = [[Signal(wb, name=f"w_{i}_{j}") for j in range(C)] for i in range(R)]
+        mode = Signal(C)
+        with m.If(shift):
+            for j in range(C):
+                m.d.sync += wreg[0][j].eq(w_rd.data[j * wb : (j + 1) * wb])
+                for i in range(1, R):
+                    m.d.sync += wreg[i][j].eq(wreg[i - 1][j])
+            if u.has_mode:  # MSQ column modes stay with the fold's weights
+                m.d.sync += mode.eq(mode_rd.data)
+
+        # ---- stream: cycle t reads the row's X word and partial sums, t + 1 they are at the array edge
+        x_rd = mems["xmem"].read_port()
+        ps_rd = ymem.read_port()
+        m.d.comb += [x_rd.addr.eq(Mux(tok, xbase + mrow, 0)), ps_rd.addr.eq(Mux(tok, ybase + mrow, 0))]
+        v1, f1 = Signal(), Signal()
+        m.d.sync += [v1.eq(tok & ~empty), f1.eq(tok & first)]
+        top = Signal(C * ab)
+        m.d.comb += top.eq(Mux(f1, 0, ps_rd.data))
+
+        pes = [[mac_component(u, chain=True) for _ in range(C)] for _ in range(R)]
+        for i in range(R):
+            x_i = _delayed(m, x_rd.data[i * xb : (i + 1) * xb], i, f"x{i}")
+            v_i = _delayed(m, v1, i, f"v{i}")
+            for j in range(C):
+                pe = pes[i][j]
+                m.submodules[f"pe_{i}_{j}"] = pe
+                m.d.comb += [pe.w.eq(wreg[i][j]), pe.clear.eq(0)]
+                if u.has_mode:
+                    m.d.comb += pe.mode.eq(mode[j])
+                if j:
+                    m.d.sync += [pe.x.eq(pes[i][j - 1].x), pe.valid.eq(pes[i][j - 1].valid)]
+                else:
+                    m.d.comb += [pe.x.eq(x_i), pe.valid.eq(v_i)]
+                if i:
+                    m.d.comb += pe.psum.eq(pes[i - 1][j].acc)
+                else:
+                    m.d.comb += pe.psum.eq(_delayed(m, top[j * ab : (j + 1) * ab], j + 1, f"psum{j}"))
+
+        # ---- write-back: the bottom row deskewed (column j by C - 1 - j), D cycles after the row's issue
+        row = Cat(*(_delayed(m, pes[R - 1][j].acc, C - 1 - j, f"y{j}") for j in range(C)))
+        wr = _delayed(m, tok, D, "wr")
+        wr_final = _delayed(m, tok & final, D, "wr_final")
+        wr_last = _delayed(m, tok & last_fold & row_end, D, "wr_last")
+        wr_addr = _delayed(m, ybase + mrow, D, "wr_addr")
+        wr_nt = _delayed(m, nt, D, "wr_nt")
+        bias_rd = mems["bias"].read_port(domain="comb")
+        y_wr = ymem.write_port()
+        m.d.comb += [bias_rd.addr.eq(wr_nt), y_wr.en.eq(wr), y_wr.addr.eq(wr_addr),
+                     y_wr.data.eq(self._plus_bias(m, row, bias_rd.data, enable=wr_final))]
+        with m.If(wr_last):
+            m.d.sync += [self.done.eq(1), busy.eq(0)]
+        return m
+
+
+def gemm_component(cfg: EngineConfig, **depths) -> _GemmEngine:
+    """The engine of ``cfg.dataflow`` (`BlockSparseGemm` or `WeightStationaryGemm`) with memory ``depths``."""
+    if not isinstance(cfg, EngineConfig):
+        raise TypeError(f"cfg must be a hwsim.arch.EngineConfig, not {cfg!r}")
+    cls = WeightStationaryGemm if cfg.dataflow == "ws" else BlockSparseGemm
+    return cls(cfg, **depths)

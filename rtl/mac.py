@@ -8,6 +8,9 @@ Ports (codes are unsigned bit patterns, as in `hwsim.formats`):
     acc           Out(signed(acc_bits))
     nar           Out(1)     posit kinds: sticky NaR since the last clear
     out           Out(n)     quire only: the accumulator rounded to a posit, one cycle after acc
+    psum          In(signed(acc_bits))  chained PEs only (``chain=True``, weight-stationary arrays): stage 2 adds
+                            the product to psum instead of to acc, so acc = psum + product one cycle after
+                            the product register (clear is then unused)
 Stage 1 registers the product, stage 2 is the accumulator (``LATENCY`` = 2 from an input to ``acc``).
 """
 
@@ -25,10 +28,11 @@ from .posit import posit_decode, posit_round
 class MacBase(wiring.Component):
     """Shared pipeline of every MAC kind: product register, then accumulator (wrap or saturate)."""
 
-    def __init__(self, unit: MacUnit) -> None:
+    def __init__(self, unit: MacUnit, *, chain: bool = False) -> None:
         if not isinstance(unit, MacUnit):
             raise TypeError(f"unit must be a hwsim.mac.MacUnit, not {unit!r}")
         self.unit = unit
+        self.chain = bool(chain)
         ports = {
             "valid": In(1),
             "clear": In(1),
@@ -36,6 +40,8 @@ class MacBase(wiring.Component):
             "x": In(unit.x_bits),
             "acc": Out(signed(unit.acc_bits)),
         }
+        if chain:  # weight-stationary arrays: the sum comes in from the PE above instead of from acc
+            ports["psum"] = In(signed(unit.acc_bits))
         if unit.has_mode:
             ports["mode"] = In(1)
         if unit.has_nar:
@@ -66,9 +72,10 @@ class MacBase(wiring.Component):
             n1 = Signal()
             m.d.sync += n1.eq(self.valid & nar)
 
-        # stage 2: accumulator; clear drops the old sum, valid adds the registered product
+        # stage 2: accumulator; clear drops the old sum, valid adds the registered product. Chained, the
+        # addend joins the incoming partial sum instead (same adder, same overflow rule)
         base = Signal(signed(u.acc_bits))
-        m.d.comb += base.eq(Mux(c1, 0, self.acc))
+        m.d.comb += base.eq(self.psum if self.chain else Mux(c1, 0, self.acc))
         addend = Mux(v1, p1, 0)
         if u.overflow == "wrap":
             m.d.sync += self.acc.eq(base + addend)  # truncation to acc_bits is the two's complement wrap
@@ -234,10 +241,10 @@ _RTL_CLASSES: dict[type[MacUnit], type[MacBase]] = {
 }
 
 
-def mac_component(unit: MacUnit) -> MacBase:
-    """The Amaranth component of a golden MAC unit."""
+def mac_component(unit: MacUnit, *, chain: bool = False) -> MacBase:
+    """The Amaranth component of a golden MAC unit; ``chain`` gives it a partial-sum input (see the ports)."""
     try:
         cls = _RTL_CLASSES[type(unit)]
     except KeyError:
         raise ValueError(f"no RTL for the {unit.kind} MAC yet") from None
-    return cls(unit)
+    return cls(unit, chain=chain)

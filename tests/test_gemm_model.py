@@ -167,3 +167,84 @@ def test_mac_count_is_the_kept_elements_times_m(cfg, mkn, density, seed):
     shape = GemmShape.of(cfg, m, k, n)
     mask = random_block_mask(shape.k_blocks, shape.n_blocks, density, seed)
     assert gemm_timing(cfg, m, k, n, mask).macs == m * int(element_mask(cfg, shape, mask).sum())
+
+
+# ---- weight-stationary
+
+ws_engines = st.builds(
+    lambda r, c, ratio, up: EngineConfig(rows=r, cols=c, block_k=r, block_n=c * ratio if up else max(
+        1, c // ratio) if c % ratio == 0 else c, mac=make_mac("fixed", w_bits=4, x_bits=4), dataflow="ws"),
+    st.integers(1, 8), st.integers(1, 8), st.sampled_from([1, 2, 4]), st.booleans(),
+)
+
+
+@given(ws_engines, sizes)
+def test_ws_dense_cycles_equal_the_closed_form(cfg, mkn):
+    m, k, n = mkn
+    r, c = cfg.rows, cfg.cols
+    folds = -(-k // r) * -(-n // c)
+    gap = max(2 * r + c - 3, r + c + 2 - m, r)  # weights held, partial sums written, preload after the last row
+    t = gemm_timing(cfg, m, k, n)
+    assert t.cycles == dense_cycles(cfg, m, k, n) == folds * m + (folds - 1) * gap + 2 * r + c + 2
+    assert t.tiles == folds and t.stream_cycles == folds * m
+
+
+@given(ws_engines, sizes, st.data())
+def test_ws_a_skipped_fold_saves_its_rows_and_its_gap(cfg, mkn, data):
+    m, k, n = mkn
+    shape = GemmShape.of(cfg, m, k, n)
+    mask = np.array(data.draw(st.lists(st.booleans(), min_size=shape.k_blocks * shape.n_blocks,
+                                       max_size=shape.k_blocks * shape.n_blocks)), bool)
+    mask = mask.reshape(shape.k_blocks, shape.n_blocks)
+    occupancy = tile_occupancy(cfg, shape, mask)
+    folds = int(np.maximum(occupancy.sum(axis=0), 1).sum())  # an empty tile column still writes its bias
+    t = gemm_timing(cfg, m, k, n, mask)
+    assert t.cycles == dense_cycles(cfg, m, k, n) - (shape.k_blocks * shape.n_tiles - folds) * (m + t.gap)
+
+
+def test_ws_schedule_table_spaces_folds_by_m_plus_gap():
+    cfg = _cfg(r=4, c=4, bk=4, bn=4)
+    ws = EngineConfig(rows=4, cols=4, block_k=4, block_n=4, mac=cfg.mac, dataflow="ws")
+    mask = np.array([[1, 0, 1], [0, 0, 1], [1, 0, 0]], bool)  # tile column 1 is empty: one fold, bias only
+    t = gemm_timing(ws, 7, 12, 12, mask)
+    table = t.tile_table()
+    assert table.n_tile.tolist() == [0, 0, 1, 2, 2]
+    assert (table.first_issue - table.preload_start == 4).all()
+    assert (table.preload_start.diff().dropna() == 7 + t.gap).all()
+    assert t.cycles == table.first_issue.iloc[-1] + 7 - 1 + ws.drain_delay + 1
+
+
+def test_ws_dense_cycles_track_scalesim_ws():
+    """SCALE-Sim's ws fold costs 2R + C + M - 2 cycles; the engine's M + gap = M + 2R + C - 3 (its preload starts
+    as the last row leaves PE(R-1, C-1)), plus its own fill and drain once: cycles = SCALE-Sim - folds + 6
+    whenever the weights set the gap."""
+    from hwsim.sim import scalesim_cycles
+
+    for (r, c), (m, k, n) in [((16, 16), (197, 768, 768)), ((8, 4), (50, 64, 20)), ((32, 32), (3136, 147, 64))]:
+        cfg = EngineConfig(rows=r, cols=c, block_k=r, block_n=c, mac=make_mac("fixed", w_bits=4, x_bits=4),
+                           dataflow="ws")
+        s = scalesim_cycles(m, k, n, r, c, "ws")
+        assert cfg.ws_gap(m) == 2 * r + c - 3
+        assert gemm_timing(cfg, m, k, n).cycles == s.cycles - s.folds + 6
+
+
+def test_ws_needs_block_k_equal_to_rows():
+    with pytest.raises(ValueError, match="block_k must equal rows, not 8"):
+        EngineConfig(rows=4, cols=4, block_k=8, block_n=4, mac=make_mac("fixed"), dataflow="ws")
+    with pytest.raises(ValueError, match="dataflow must be one of os, ws, not 'is'"):
+        EngineConfig(rows=4, cols=4, block_k=4, block_n=4, mac=make_mac("fixed"), dataflow="is")
+
+
+@given(ws_engines, sizes, st.integers(0, 2**31))
+def test_ws_images_hold_x_by_k_block_and_row(cfg, mkn, seed):
+    m, k, n = mkn
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 16, size=(m, k))
+    w = rng.integers(0, 16, size=(k, n))
+    shape = GemmShape.of(cfg, m, k, n)
+    im = engine_images(cfg, x, w, np.ones((shape.k_blocks, shape.n_blocks), bool))
+    words = unpack_lanes(im.xmem, cfg.rows, 4, signed=False)
+    assert words.shape == (shape.k_blocks * m, cfg.rows) and im.y_words == shape.n_tiles * m
+    kb, row, i = rng.integers(shape.k_blocks), rng.integers(m), rng.integers(cfg.rows)
+    col = kb * cfg.rows + i
+    assert words[kb * m + row, i] == (x[row, col] if col < k else 0)

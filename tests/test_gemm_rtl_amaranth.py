@@ -1,5 +1,6 @@
 # amaranth: UnusedElaboratable=no
-"""Tier 2: the block-sparse GEMM RTL in Amaranth's simulator against hwsim.sim (exact Y, exact cycles).
+"""Tier 2: the block-sparse GEMM RTL (both dataflows) in Amaranth's simulator against hwsim.sim (exact Y, exact
+cycles).
 
 A few of tests/rtl/test_gemm_cocotb.py's runs, for feedback without an HDL simulator.
 """
@@ -11,20 +12,32 @@ from amaranth.sim import Simulator
 
 from hwsim.arch import EngineConfig
 from hwsim.mac import make_mac
-from hwsim.rtl import BlockSparseGemm
-from hwsim.verify.gemm_cases import GemmCase, build_case, check_result, gemm_runs, load_writes, run_depths, run_id
+from hwsim.rtl import BlockSparseGemm, WeightStationaryGemm, gemm_component
+from hwsim.verify.gemm_cases import (
+    GemmCase,
+    build_case,
+    check_result,
+    gemm_runs,
+    load_writes,
+    run_depths,
+    run_id,
+    ws_gemm_runs,
+)
 
 RUNS = gemm_runs()
 # gap 0 (1x1), saturating 4x4 with block_n < cols, MSQ 2x2, posit_fixp 1x1, quire 2x2, saturating posit/fixed
 # rows 3x2 (corner codes: NaR in both modes), the explicit masks (the last run)
 PICKED = [RUNS[i] for i in (0, 2, 8, 12, 14, 16, -1)]
+WS_RUNS = ws_gemm_runs()
+# weight-stationary: 1x1 (the psum gap), saturating 4x4 with block_n < cols, MSQ 3x3, quire 3x2, the explicit masks
+WS_PICKED = [WS_RUNS[i] for i in (0, 2, 7, 11, -1)]
 
 
 def run_in_amaranth(cases: list[GemmCase]) -> list[tuple[list[int], int, bool]]:
     """On one design, for each case: load it, pulse start, count cycles to done, read every Y word.
 
     Each case gives (Y words, cycles, handshake ok: busy from cycle 1 until done rises, then low)."""
-    dut = BlockSparseGemm(cases[0].cfg, **run_depths(cases))
+    dut = gemm_component(cases[0].cfg, **run_depths(cases))
     results = []
 
     async def bench(ctx):
@@ -70,9 +83,25 @@ def check_run(run: list[dict]) -> None:
         assert handshake, "busy must be high from cycle 1 until done rises, and low with done"
 
 
-@pytest.mark.parametrize("run", PICKED, ids=run_id)
+@pytest.mark.parametrize("run", PICKED + WS_PICKED, ids=run_id)
 def test_gemm_rtl_matches_model(run):
     check_run(run)
+
+
+def test_ws_gemm_a_second_start_repeats_the_gemm():
+    check_run([WS_RUNS[4][1]] * 2)
+
+
+def test_gemm_component_picks_the_dataflow_and_each_engine_refuses_the_other():
+    os_cfg = build_case(RUNS[0][0]).cfg
+    ws_cfg = build_case(WS_RUNS[0][0]).cfg
+    depths = {"x_depth": 8, "w_depth": 8, "idx_depth": 4, "max_n_tiles": 2, "y_depth": 8}
+    assert type(gemm_component(os_cfg, **depths)) is BlockSparseGemm
+    assert type(gemm_component(ws_cfg, **depths)) is WeightStationaryGemm
+    with pytest.raises(ValueError, match="dataflow='ws'"):
+        BlockSparseGemm(ws_cfg, **depths)
+    with pytest.raises(ValueError, match="dataflow='os'"):
+        WeightStationaryGemm(os_cfg, **depths)
 
 
 def test_a_second_start_repeats_the_gemm():

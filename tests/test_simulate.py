@@ -235,3 +235,61 @@ def test_a_path_to_a_model_file(tmp_path):
     assert hwsim.simulate(src).totals["dense_macs"] == 2 * 8 * 4
     with pytest.raises(TypeError, match="model must be a Workload"):
         hwsim.simulate(42)
+
+
+def ws(**memory) -> AcceleratorConfig:
+    cfg = small(**memory).to_dict()
+    cfg["array"]["dataflow"] = "ws"
+    return config_from_dict(cfg)
+
+
+def test_weight_stationary_gemms_run_on_the_ws_engine(mlp_workload):
+    """Same MACs and weight traffic as OS; the cycles are the WS engine's, and partial sums go through out_sram at
+    accumulator width: every fold writes M rows, every fold but a column's first reads them back."""
+    cfg = ws()
+    engine = cfg.array.engine()
+    acc, width = engine.mac.acc_bits, cfg.memory.sram_width_bits
+    os_results = simulate_workload(mlp_workload, small())
+    for op, r, o in zip(mlp_workload, simulate_workload(mlp_workload, cfg), os_results, strict=True):
+        if op.kind != "gemm":
+            continue
+        shape = GemmShape.of(engine, op.m, op.k, op.n)
+        touched = engine_blocks_touched(op, mlp_workload.arrays[op.mask], cfg.array.block_k, cfg.array.cols)
+        occupancy = np.zeros((shape.k_blocks, shape.n_tiles), bool)
+        for kb, nt in touched:
+            occupancy[kb, nt] = True
+        t = gemm_timing(engine, op.m, op.k, op.n, occupancy)
+        assert t.dataflow == "ws" and r.compute_cycles == t.cycles  # M = 256 fits out_sram in one pass
+        assert r.macs == o.macs and r.actions["dram", "read_bytes"] == o.actions["dram", "read_bytes"]
+        folds = int(np.maximum(occupancy.sum(axis=0), 1).sum())
+        partial_rows = (folds - shape.n_tiles) * op.m
+        assert r.actions["out_sram", "read"] == pytest.approx(partial_rows * cfg.array.cols * acc / width)
+        assert r.actions["act_sram", "read"] == pytest.approx(op.m * len(touched) * 8 * 8 / width)
+        assert r.compute_cycles != o.compute_cycles
+
+
+def test_weight_stationary_m_runs_in_passes_the_output_buffer_holds(mlp_workload):
+    """With room for the partial sums of 100 rows (x 8 columns x acc_bits, double-buffered), M = 256 runs as
+    passes of 100, 100 and 56 rows, each re-reading the weights."""
+    acc = ws().array.mac.unit.acc_bits
+    cfg = ws(out_sram_kb=2 * 100 * 8 * acc / 8 / 1024)
+    engine = cfg.array.engine()
+    one = simulate_workload(mlp_workload, ws())
+    for op, r, full in zip(mlp_workload, simulate_workload(mlp_workload, cfg), one, strict=True):
+        if op.kind != "gemm":
+            continue
+        shape = GemmShape.of(engine, op.m, op.k, op.n)
+        occupancy = np.zeros((shape.k_blocks, shape.n_tiles), bool)
+        for kb, nt in engine_blocks_touched(op, mlp_workload.arrays[op.mask], 8, 8):
+            occupancy[kb, nt] = True
+        passes = [gemm_timing(engine, rows, op.k, op.n, occupancy).cycles for rows in (100, 100, 56)]
+        assert op.m == 256 and r.compute_cycles == sum(passes)
+        assert r.actions["weight_sram", "read"] == pytest.approx(3 * full.actions["weight_sram", "read"])
+        assert r.actions["out_sram", "read"] == pytest.approx(full.actions["out_sram", "read"])
+
+
+def test_weight_stationary_needs_room_for_one_row_of_partial_sums(mlp_workload):
+    with pytest.raises(ValueError, match="one row of X through a 8x8 weight-stationary array .* of out_sram"):
+        simulate_workload(mlp_workload, ws(out_sram_kb=0.01))
+    with pytest.raises(ValueError, match="array: a weight-stationary array .* block_k must equal rows, not 4"):
+        config_from_dict({"array": {"rows": 8, "block_k": 4, "dataflow": "ws"}})

@@ -86,13 +86,15 @@ class MacConfig:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ArrayConfig:
-    """The PE array and the K-block granularity its weight memory stores (block_k)."""
+    """The PE array, the K-block granularity its weight memory stores (block_k) and its dataflow: "os"
+    (output-stationary) or "ws" (weight-stationary, block_k = rows); docs/engine.md has both schedules."""
 
     rows: int = 32
     cols: int = 32
     block_k: int = 32
     # the default PE (configs/default.yaml says the same): SP2-4 weights x int8 activations, shift-add
     mac: MacConfig = field(default_factory=lambda: MacConfig(kind="sp2", params={"w_bits": 4, "x_bits": 8}))
+    dataflow: str = "os"
 
     def __post_init__(self) -> None:
         if not isinstance(self.mac, MacConfig):
@@ -102,7 +104,8 @@ class ArrayConfig:
 
     def engine(self, block_n: int | None = None) -> EngineConfig:
         return EngineConfig(rows=self.rows, cols=self.cols, block_k=self.block_k,
-                            block_n=self.cols if block_n is None else block_n, mac=self.mac.unit)
+                            block_n=self.cols if block_n is None else block_n, mac=self.mac.unit,
+                            dataflow=self.dataflow)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -17,6 +17,7 @@ from ..mac import MacUnit
 # one cycle for the block-index read (whose data forms the X address), one for the X read.
 ENGINE_PIPE = 2
 MAX_ARRAY = 256
+DATAFLOWS = ("os", "ws")  # output-stationary, weight-stationary (docs/engine.md)
 
 
 def ceil_div(a: int, b: int) -> int:
@@ -25,9 +26,14 @@ def ceil_div(a: int, b: int) -> int:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EngineConfig:
-    """An output-stationary ``rows`` x ``cols`` array of ``mac`` PEs streaming ``block_k``-deep K-blocks.
+    """A ``rows`` x ``cols`` array of ``mac`` PEs whose weight memory stores ``block_k``-deep K-blocks.
 
-    ``block_n`` is the pruning block's width in N. The engine skips a K-block for an output tile when every
+    ``dataflow`` "os" (output-stationary): each PE accumulates one output of a tile while K-blocks stream
+    through. "ws" (weight-stationary): each PE holds one weight of a ``rows`` (K) x ``cols`` (N) fold while the
+    rows of X stream through and partial sums flow down the columns; a fold is one K-block, so ``block_k`` must
+    equal ``rows``.
+
+    ``block_n`` is the pruning block's width in N. The engine skips a K-block of a tile column when every
     pruning block under the tile's ``cols`` columns is zero, so ``block_n`` must divide ``cols`` (a tile spans
     several block columns) or be a multiple of it (a block column spans several tiles).
     """
@@ -37,6 +43,7 @@ class EngineConfig:
     block_k: int
     block_n: int
     mac: MacUnit
+    dataflow: str = "os"
 
     def __post_init__(self) -> None:
         check_int("rows", self.rows, 1, MAX_ARRAY)
@@ -49,17 +56,34 @@ class EngineConfig:
             )
         if not isinstance(self.mac, MacUnit):
             raise TypeError(f"mac must be a hwsim.mac.MacUnit, not {self.mac!r}")
+        if self.dataflow not in DATAFLOWS:
+            raise ValueError(f"dataflow must be one of {', '.join(DATAFLOWS)}, not {self.dataflow!r}")
+        if self.dataflow == "ws" and self.block_k != self.rows:
+            raise ValueError(f"a weight-stationary array holds folds of rows={self.rows} K-rows: block_k must "
+                             f"equal rows, not {self.block_k}")
 
     @property
     def gap(self) -> int:
-        """Idle issue cycles between two tiles: the next tile's clear must not reach a row before that row
+        """OS: idle issue cycles between two tiles: the next tile's clear must not reach a row before that row
         of the previous tile is drained (>= cols - 1), and drains must not collide (>= rows - 1)."""
         return max(self.rows, self.cols) - 1
 
+    def ws_gap(self, m: int) -> int:
+        """WS: issue cycles between a fold's last X row and the next fold's first, preload included.
+
+        The next fold's R weight shifts may start only when the last row has passed PE(R-1, C-1)
+        (>= 2R + C - 3), its partial sums may be read only after the previous fold wrote them (M + gap >=
+        R + C + 2), and the preload takes R cycles after the last row's issue (>= R)."""
+        r, c = self.rows, self.cols
+        return max(2 * r + c - 3, r + c + 2 - m, r)
+
     @property
     def drain_delay(self) -> int:
-        """Cycles from a tile's last token to draining its row 0: the token reaches PE(i, cols-1) after
-        ENGINE_PIPE + i + cols - 1 cycles and the MAC needs its latency to add it."""
+        """OS: cycles from a tile's last token to draining its row 0: the token reaches PE(i, cols-1) after
+        ENGINE_PIPE + i + cols - 1 cycles and the MAC needs its latency to add it. WS: cycles from issuing an X
+        row to writing its partial sums (X read 1, rows R, columns deskewed to C, MAC stage 1)."""
+        if self.dataflow == "ws":
+            return self.rows + self.cols + 1
         return ENGINE_PIPE + self.cols - 1 + self.mac.latency
 
 
@@ -159,10 +183,12 @@ def element_mask(cfg: EngineConfig, shape: GemmShape, mask: np.ndarray) -> np.nd
 class EngineImages:
     """Memory contents a test bench loads into the engine (words as Python ints, lane 0 in the LSBs).
 
-    xmem[mt * Kp + k]:  X[mt*rows + i, k] in lane i (Kp = k_blocks * block_k; padding is 0)
-    wmem[q * block_k + kk]: W[idx[q]*block_k + kk, nt*cols + j] in lane j, pruned elements 0
-    idx[q], ptr[nt]: `BlockSparseLayout`; mode[nt]: MSQ per-column modes in lane j; bias[nt]: per column
-    Y comes back as ymem[(mt * n_tiles + nt) * rows + i] with Y[mt*rows + i, nt*cols + j] in lane j.
+    OS: xmem[mt * Kp + k]: X[mt*rows + i, k] in lane i (Kp = k_blocks * block_k; padding is 0).
+    WS: xmem[kb * m + r]: X[r, kb*rows + i] in lane i (K padding is 0; M is not padded).
+    Both: wmem[q * block_k + kk]: W[idx[q]*block_k + kk, nt*cols + j] in lane j, pruned elements 0;
+    idx[q], ptr[nt]: `BlockSparseLayout`; mode[nt]: MSQ per-column modes in lane j; bias[nt]: per column.
+    Y comes back in `y_words` words: OS ymem[(mt * n_tiles + nt) * rows + i] with Y[mt*rows + i, nt*cols + j]
+    in lane j; WS ymem[nt * m + r] with Y[r, nt*cols + j] in lane j.
     """
 
     shape: GemmShape
@@ -171,6 +197,8 @@ class EngineImages:
     wmem: list[int]
     mode: list[int]
     bias: list[int]
+    y_words: int  # words of ymem the GEMM writes
+    dataflow: str = "os"
 
 
 def engine_images(cfg: EngineConfig, x_codes, w_codes, mask, modes=None, bias=None) -> EngineImages:
@@ -184,12 +212,19 @@ def engine_images(cfg: EngineConfig, x_codes, w_codes, mask, modes=None, bias=No
     layout = BlockSparseLayout.of(tile_occupancy(cfg, shape, mask))
     r, c, bk = cfg.rows, cfg.cols, cfg.block_k
     kp = shape.k_blocks * bk
-    xp = np.zeros((shape.m_tiles * r, kp), dtype=np.int64)
-    xp[: shape.m, : shape.k] = x
     wp = np.zeros((kp, shape.n_tiles * c), dtype=np.int64)
     wp[: shape.k, : shape.n] = np.where(element_mask(cfg, shape, mask), w, 0)
-    # X words: for each M tile, one word per k holding the tile's rows
-    xmem = pack_lanes(xp.reshape(shape.m_tiles, r, kp).transpose(0, 2, 1).reshape(-1, r), cfg.mac.x_bits)
+    if cfg.dataflow == "ws":  # for each K-block, one word per row of X holding its block_k (= rows) elements
+        xp = np.zeros((shape.m, kp), dtype=np.int64)
+        xp[:, : shape.k] = x
+        xmem = pack_lanes(xp.reshape(shape.m, shape.k_blocks, bk).transpose(1, 0, 2).reshape(-1, bk),
+                          cfg.mac.x_bits)
+        y_words = shape.n_tiles * shape.m
+    else:  # for each M tile, one word per k holding the tile's rows
+        xp = np.zeros((shape.m_tiles * r, kp), dtype=np.int64)
+        xp[: shape.m, : shape.k] = x
+        xmem = pack_lanes(xp.reshape(shape.m_tiles, r, kp).transpose(0, 2, 1).reshape(-1, r), cfg.mac.x_bits)
+        y_words = shape.m_tiles * shape.n_tiles * r
     w_rows = []
     for nt in range(shape.n_tiles):
         for q in range(layout.ptr[nt], layout.ptr[nt + 1]):
@@ -208,5 +243,6 @@ def engine_images(cfg: EngineConfig, x_codes, w_codes, mask, modes=None, bias=No
     return EngineImages(
         shape=shape, layout=layout, xmem=xmem, wmem=wmem,
         mode=pack_lanes(modes_p.reshape(shape.n_tiles, c), 1),
-        bias=pack_lanes(bias_p.reshape(shape.n_tiles, c), cfg.mac.acc_bits),
+        bias=pack_lanes(bias_p.reshape(shape.n_tiles, c), cfg.mac.acc_bits), y_words=y_words,
+        dataflow=cfg.dataflow,
     )

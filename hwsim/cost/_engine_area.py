@@ -1,5 +1,6 @@
-"""The whole block-sparse engine (`hwsim.rtl.gemm.BlockSparseGemm`) as a design: its parameters, its synthesized
-size with every PE counted (the flows flatten the hierarchy), and the cost model's PE-array area beside it.
+"""The whole block-sparse engine (`hwsim.rtl.gemm_component`, either dataflow) as a design: its parameters, its
+synthesized size with every PE counted (the flows flatten the hierarchy), and the cost model's PE-array area beside
+it.
 
 The engine's memories (xmem, wmem, idx, ptr, mode, bias, ymem) are register files of the depths given here, not
 SRAM macros: synth_xilinx maps them to LUTRAM (RAM32M/RAM64M cells), the gate flow to flip-flops. The cost model
@@ -21,12 +22,14 @@ ENGINE_DEPTHS = ("x_depth", "w_depth", "idx_depth", "max_n_tiles", "y_depth")
 
 
 def engine_component(cfg, depths: dict, *, check_only: bool = False):
-    """`BlockSparseGemm` of ``cfg`` and ``depths``. A bad depth raises ValueError, and the half-built component is
-    marked used so Amaranth does not warn about it later (its depth checks run after the elaboratable exists);
-    ``check_only``: the component only checks the depths and is never elaborated (marked used too)."""
-    from ..rtl.gemm import BlockSparseGemm
+    """The engine of ``cfg`` (`BlockSparseGemm` or `WeightStationaryGemm`, by its dataflow) and ``depths``. A bad
+    depth raises ValueError, and the half-built component is marked used so Amaranth does not warn about it later
+    (its depth checks run after the elaboratable exists); ``check_only``: the component only checks the depths
+    and is never elaborated (marked used too)."""
+    from ..rtl.gemm import BlockSparseGemm, WeightStationaryGemm
 
-    dut = BlockSparseGemm.__new__(BlockSparseGemm)
+    cls = WeightStationaryGemm if cfg.dataflow == "ws" else BlockSparseGemm
+    dut = cls.__new__(cls)
     try:
         dut.__init__(cfg, **depths)
     except BaseException:
@@ -38,11 +41,14 @@ def engine_component(cfg, depths: dict, *, check_only: bool = False):
 
 
 def default_engine_depths(cfg) -> dict[str, int]:
-    """Memory depths of an engine that holds a problem of 4 K-blocks x 4 N-tiles x 4 M-tiles, every block stored:
-    small enough to synthesize in seconds, large enough that every counter and address path is exercised."""
+    """Memory depths of an engine that holds a problem of 4 K-blocks x 4 N-tiles x 4 M-tiles (M = 4 x rows),
+    every block stored: small enough to synthesize in seconds, large enough that every counter and address path
+    is exercised. (A weight-stationary xmem holds M words per K-block, its ymem M per tile column.)"""
     k_blocks, n_tiles, m_tiles = 4, 4, 4
-    return {"x_depth": k_blocks * cfg.block_k, "w_depth": k_blocks * n_tiles * cfg.block_k,
-            "idx_depth": k_blocks * n_tiles, "max_n_tiles": n_tiles, "y_depth": m_tiles * n_tiles * cfg.rows}
+    m = m_tiles * cfg.rows
+    x_words = k_blocks * m if cfg.dataflow == "ws" else k_blocks * cfg.block_k
+    return {"x_depth": x_words, "w_depth": k_blocks * n_tiles * cfg.block_k,
+            "idx_depth": k_blocks * n_tiles, "max_n_tiles": n_tiles, "y_depth": n_tiles * m}
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,7 @@ class EngineArea:
     pe: AreaReport
     cell_area_um2: float
     pe_cell_area_um2: float
+    dataflow: str = "os"
 
     @property
     def pes(self) -> int:
@@ -94,6 +101,8 @@ def engine_area(cfg, *, depths: dict | None = None, use_cache: bool = True) -> E
     mac = {"kind": cfg.mac.kind, **cfg.mac.params()}
     design = {"rows": cfg.rows, "cols": cfg.cols, "block_k": cfg.block_k, "block_n": cfg.block_n, "mac": mac,
               "depths": depths}
+    if cfg.dataflow != "os":  # (the OS cache keys stay as they were)
+        design["dataflow"] = cfg.dataflow
     path = cache_path("area", "engine", {**design, "yosys": yosys_version(), "flow": FLOW_VERSION,
                                          "rtl": rtl_fingerprint()})
     cached = read_cached(path, use_cache)
@@ -114,4 +123,4 @@ def engine_area(cfg, *, depths: dict | None = None, use_cache: bool = True) -> E
         write_cached(path, {"report": report.to_dict(), "cell_area_um2": cell_area}, use_cache)
     pe_cell = netlist_area_um2(mac_netlist(cfg.mac, use_cache=use_cache))
     return EngineArea(cfg.rows, cfg.cols, cfg.block_k, cfg.block_n, mac, depths, report,
-                      mac_area(cfg.mac, use_cache=use_cache), cell_area, pe_cell)
+                      mac_area(cfg.mac, use_cache=use_cache), cell_area, pe_cell, cfg.dataflow)

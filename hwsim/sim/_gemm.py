@@ -21,14 +21,21 @@ class GemmTiming:
 
     shape: GemmShape
     cycles: int
-    tile_tokens: np.ndarray  # (n_tiles,) issue cycles per tile of each tile column: max(block_k * blocks, 1)
+    # (n_tiles,) issue cycles of each tile column: OS per M tile, max(block_k * blocks, 1); WS all of M through
+    # each of its max(blocks, 1) folds
+    tile_tokens: np.ndarray
     tile_blocks: np.ndarray  # (n_tiles,) K-blocks streamed per tile column
     macs: int  # multiply-accumulates the pruned GEMM needs (M x kept W elements)
     pes: int
-    gap: int  # idle issue cycles between tiles
+    gap: int  # OS: idle issue cycles between tiles; WS: issue cycles between folds, preload included
+    dataflow: str = "os"
+    preload: int = 0  # WS: cycles to shift a fold's weights in (rows)
 
     @property
     def tiles(self) -> int:
+        """OS: output tiles; WS: weight folds (an empty tile column counts one, which writes its bias)."""
+        if self.dataflow == "ws":
+            return int(np.maximum(self.tile_blocks, 1).sum())
         return self.shape.m_tiles * self.shape.n_tiles
 
     @property
@@ -43,18 +50,27 @@ class GemmTiming:
 
     @property
     def stream_cycles(self) -> int:
-        """Cycles spent issuing K-steps (the rest is tile gaps, pipeline fill and the final drain)."""
-        return int(self.shape.m_tiles * self.tile_tokens.sum())
+        """Cycles spent issuing K-steps (OS) or X rows (WS); the rest is gaps, preloads, fill and drain."""
+        per_pass = int(self.tile_tokens.sum())
+        return per_pass if self.dataflow == "ws" else self.shape.m_tiles * per_pass
 
     def tile_table(self):
-        """Per-tile breakdown as a pandas DataFrame: tile, m/n tile, first issue cycle, tokens, K-blocks."""
+        """The issue schedule as a pandas DataFrame (`tile_schedule`)."""
         import pandas as pd
 
         return pd.DataFrame(tile_schedule(self))
 
 
 def tile_schedule(t: GemmTiming) -> dict[str, np.ndarray]:
-    """Issue schedule of every tile (M tiles outer, N tiles inner), as columns; the first token is cycle 1."""
+    """Issue schedule, as columns. OS: every tile (M tiles outer, N tiles inner) with its first issue cycle
+    (the first token is cycle 1), tokens and K-blocks. WS: every fold (tile columns in order, stored K-blocks
+    ascending) with the cycle its preload starts, its first X row's issue cycle and its tokens (M)."""
+    if t.dataflow == "ws":
+        folds = np.maximum(t.tile_blocks, 1)
+        f = np.arange(int(folds.sum()))
+        preload = 1 + f * (t.shape.m + t.gap)
+        return {"fold": f, "n_tile": np.repeat(np.arange(t.shape.n_tiles), folds), "preload_start": preload,
+                "first_issue": preload + t.preload, "tokens": np.full(f.size, t.shape.m)}
     mt, nt = np.divmod(np.arange(t.tiles), t.shape.n_tiles)
     tokens = t.tile_tokens[nt]
     start = 1 + np.concatenate([[0], np.cumsum(tokens + t.gap)[:-1]])
@@ -68,20 +84,34 @@ def gemm_timing(cfg: EngineConfig, m: int, k: int, n: int, mask=None) -> GemmTim
     shape = GemmShape.of(cfg, m, k, n)
     mask = np.ones((shape.k_blocks, shape.n_blocks), bool) if mask is None else check_block_mask(cfg, shape, mask)
     blocks = tile_occupancy(cfg, shape, mask).sum(axis=0)
-    tokens = np.maximum(blocks * cfg.block_k, 1)  # an empty tile column still issues one clear token
-    tiles = shape.m_tiles * shape.n_tiles
-    last_issue = shape.m_tiles * int(tokens.sum()) + (tiles - 1) * cfg.gap  # first issue is cycle 1
-    cycles = last_issue + cfg.drain_delay + cfg.rows  # done rises with the last tile's last row written
     # kept W elements, counted per block (edge blocks are clipped to K and N): O(blocks), not O(K N)
     block_rows = np.minimum(cfg.block_k, shape.k - np.arange(shape.k_blocks) * cfg.block_k)
     block_cols = np.minimum(cfg.block_n, shape.n - np.arange(shape.n_blocks) * cfg.block_n)
     macs = shape.m * int(block_rows @ mask.astype(np.int64) @ block_cols)
-    return GemmTiming(shape, cycles, tokens, blocks, macs, cfg.rows * cfg.cols, cfg.gap)
+    pes = cfg.rows * cfg.cols
+    if cfg.dataflow == "ws":
+        folds = np.maximum(blocks, 1)  # an empty tile column still streams M rows, which write its bias
+        gap = cfg.ws_gap(shape.m)
+        total = int(folds.sum())
+        # fold f preloads from cycle 1 + f (M + gap), its X rows issue R cycles later; the last row's partial
+        # sums are written drain_delay cycles after its issue, and done follows
+        last_issue = cfg.rows + total * shape.m + (total - 1) * gap
+        cycles = last_issue + cfg.drain_delay + 1
+        return GemmTiming(shape, cycles, shape.m * folds, blocks, macs, pes, gap, "ws", cfg.rows)
+    tokens = np.maximum(blocks * cfg.block_k, 1)  # an empty tile column still issues one clear token
+    tiles = shape.m_tiles * shape.n_tiles
+    last_issue = shape.m_tiles * int(tokens.sum()) + (tiles - 1) * cfg.gap  # first issue is cycle 1
+    cycles = last_issue + cfg.drain_delay + cfg.rows  # done rises with the last tile's last row written
+    return GemmTiming(shape, cycles, tokens, blocks, macs, pes, cfg.gap)
 
 
 def dense_cycles(cfg: EngineConfig, m: int, k: int, n: int) -> int:
-    """Closed form of a dense GEMM: every tile streams all of K (padded to whole K-blocks)."""
+    """Closed form of a dense GEMM: every tile streams all of K (padded to whole K-blocks); WS: every fold
+    streams all of M."""
     mt, nt, kp = -(-m // cfg.rows), -(-n // cfg.cols), -(-k // cfg.block_k) * cfg.block_k
+    if cfg.dataflow == "ws":
+        folds = -(-k // cfg.rows) * nt
+        return folds * m + (folds - 1) * cfg.ws_gap(m) + 2 * cfg.rows + cfg.cols + 2
     return mt * nt * kp + (mt * nt - 1) * cfg.gap + cfg.drain_delay + cfg.rows
 
 

@@ -152,49 +152,90 @@ def _overlap(n_engine: int, engine_size: int, n_prune: int, prune_size: int, ext
     return lo < hi
 
 
+def _ws_m_chunk(op: GemmOp, cfg: AcceleratorConfig, kp: int, x_bits: int) -> int:
+    """Rows of X a weight-stationary engine streams per pass: as many as the output buffer holds partial sums for
+    (M x cols accumulators) and the activation buffer holds rows of X over all of K, at most M."""
+    arr, mem = cfg.array, cfg.memory
+    copies = 2 if mem.double_buffer else 1
+    acc_bits = arr.mac.unit.acc_bits
+    by_out = int(mem.out_sram_kb * 1024 * 8 // (copies * arr.cols * acc_bits))
+    by_act = int(mem.act_sram_kb * 1024 * 8 // (copies * kp * x_bits))
+    if min(by_out, by_act) < 1:
+        buffer, need, have = (("out_sram", copies * arr.cols * acc_bits / 8, mem.out_sram_kb) if by_out < 1 else
+                              ("act_sram", copies * kp * x_bits / 8, mem.act_sram_kb))
+        raise ValueError(f"{op.name}: one row of X through a {arr.rows}x{arr.cols} weight-stationary array over "
+                         f"K={op.k} needs {need / 1024:.2f} KB of {buffer}"
+                         f"{' (double-buffered)' if copies == 2 else ''}, which has {have:g} KB")
+    return min(op.m, by_out, by_act)
+
+
+def _ws_timings(engine, op: GemmOp, chunk: int, mask) -> list:
+    """The weight-stationary passes of one GEMM: M in chunks of ``chunk`` rows (at most two distinct sizes)."""
+    full, rest = divmod(op.m, chunk)
+    timing = gemm_timing(engine, chunk, op.k, op.n, mask)
+    return [timing] * full + ([gemm_timing(engine, rest, op.k, op.n, mask)] if rest else [])
+
+
 def _gemm(op: GemmOp, workload: Workload, cfg: AcceleratorConfig) -> OpWork:
     arr, mem = cfg.array, cfg.memory
     engine = arr.engine()
+    ws = engine.dataflow == "ws"
     shape = GemmShape.of(engine, op.m, op.k, op.n)
     structured = op.mask is not None
     mask = _hardware_block_mask(op, workload, shape, arr.block_k, arr.cols) if structured else None
-    if mask is not None and mask.ndim == 3:  # grouped: every group timed with its own blocks, one after another
-        timings = [gemm_timing(engine, op.m, op.k, op.n, g) for g in mask]
-        compute = sum(t.cycles for t in timings)
-        stored_blocks = sum(int(t.tile_blocks.sum()) for t in timings)
-        tokens = sum(int(t.tile_tokens.sum()) for t in timings)
-        per_group = 1  # the sums above already cover every group
-    else:
-        timing = gemm_timing(engine, op.m, op.k, op.n, mask)
-        compute = timing.cycles * op.count
-        stored_blocks = int(timing.tile_blocks.sum())  # per tile column, summed
-        tokens = int(timing.tile_tokens.sum())
-        per_group = op.count
     kp = shape.k_blocks * arr.block_k
     w_bits, x_bits, out_bits = _widths(op, cfg)
+    chunk = _ws_m_chunk(op, cfg, kp, x_bits) if ws else None
+    if mask is not None and mask.ndim == 3:  # grouped: every group timed with its own blocks, one after another
+        groups, per_group = list(mask), 1  # the sums below already cover every group
+    else:
+        groups, per_group = [mask], op.count
+    timings = [t for g in groups for t in (_ws_timings(engine, op, chunk, g) if ws else
+                                           [gemm_timing(engine, op.m, op.k, op.n, g)])]
+    passes = len(timings) // len(groups)  # WS: passes over M per group; OS: 1
+    compute = sum(t.cycles for t in timings) * per_group
+    stored_blocks = sum(int(t.tile_blocks.sum()) for t in timings) // passes  # per tile column, summed
+    tokens = sum(int(t.tile_tokens.sum()) for t in timings)
 
-    # working set of one tile: its K-sweep of weights (one tile column), of activations (R rows), its outputs
     copies = 2 if mem.double_buffer else 1
     act_weight = op.weight is None  # attention's QK^T / AV: the streamed "W" is an activation
-    need = {"weight_sram": copies * kp * arr.cols * w_bits / 8,
-            "act_sram": copies * arr.rows * kp * x_bits / 8,
-            "out_sram": copies * arr.rows * arr.cols * out_bits / 8}
-    have = {"weight_sram": mem.weight_sram_kb, "act_sram": mem.act_sram_kb, "out_sram": mem.out_sram_kb}
-    for buffer, bytes_needed in need.items():
-        if bytes_needed > have[buffer] * 1024:
-            raise ValueError(f"{op.name}: one {arr.rows}x{arr.cols} tile over K={op.k} needs "
-                             f"{bytes_needed / 1024:.2f} KB of {buffer}"
-                             f"{' (double-buffered)' if copies == 2 else ''}, which has {have[buffer]:g} KB")
+    if not ws:
+        # working set of one tile: its K-sweep of weights (one tile column), of activations (R rows), its outputs
+        need = {"weight_sram": copies * kp * arr.cols * w_bits / 8,
+                "act_sram": copies * arr.rows * kp * x_bits / 8,
+                "out_sram": copies * arr.rows * arr.cols * out_bits / 8}
+        have = {"weight_sram": mem.weight_sram_kb, "act_sram": mem.act_sram_kb, "out_sram": mem.out_sram_kb}
+        for buffer, bytes_needed in need.items():
+            if bytes_needed > have[buffer] * 1024:
+                raise ValueError(f"{op.name}: one {arr.rows}x{arr.cols} tile over K={op.k} needs "
+                                 f"{bytes_needed / 1024:.2f} KB of {buffer}"
+                                 f"{' (double-buffered)' if copies == 2 else ''}, which has {have[buffer]:g} KB")
+    elif copies * kp * arr.cols * w_bits / 8 > mem.weight_sram_kb * 1024:
+        raise ValueError(f"{op.name}: one tile column of W over K={op.k} needs "
+                         f"{copies * kp * arr.cols * w_bits / 8 / 1024:.2f} KB of weight_sram"
+                         f"{' (double-buffered)' if copies == 2 else ''}, which has {mem.weight_sram_kb:g} KB")
 
     width = mem.sram_width_bits
     x_bytes = op.input_elements * x_bits / 8
     y_bytes = op.m * op.n * out_bits / 8 * op.count
-    w_stream_reads = shape.m_tiles * tokens * arr.cols * w_bits / width * per_group
-    act_reads = shape.m_tiles * tokens * arr.rows * x_bits / width * per_group
-    counts = {
-        ("pe_array", "mac"): op.kept_macs,
-        ("out_sram", "write"): shape.m_tiles * shape.n_tiles * arr.rows * arr.cols * out_bits / width * op.count,
-    }
+    counts = {("pe_array", "mac"): op.kept_macs}
+    if ws:
+        # per pass, each stored fold's R weight words are read once and each of its X rows once; every fold
+        # writes M rows of partial sums (accumulator width) and all but a column's first read them back; the
+        # last fold's write is the requantized output
+        acc_bits = engine.mac.acc_bits
+        folds = sum(int(np.maximum(t.tile_blocks, 1).sum()) for t in timings) // passes
+        partial = (folds - shape.n_tiles * len(groups)) * op.m  # rows written, then read, at accumulator width
+        w_stream_reads = passes * stored_blocks * arr.rows * arr.cols * w_bits / width * per_group
+        act_reads = op.m * stored_blocks * arr.rows * x_bits / width * per_group
+        counts["out_sram", "write"] = (partial * acc_bits + op.m * shape.n_tiles * len(groups) * out_bits
+                                       ) * arr.cols / width * per_group
+        counts["out_sram", "read"] = partial * arr.cols * acc_bits / width * per_group
+    else:
+        w_stream_reads = shape.m_tiles * tokens * arr.cols * w_bits / width * per_group
+        act_reads = shape.m_tiles * tokens * arr.rows * x_bits / width * per_group
+        counts["out_sram", "write"] = (shape.m_tiles * shape.n_tiles * arr.rows * arr.cols * out_bits / width
+                                       * op.count)
     if act_weight:
         # K or V was produced on chip a few ops earlier: it stays there when it fits beside the other operand
         second = (op.w_elements if op.w_elements is not None else op.k * op.n * op.count) * x_bits / 8

@@ -3,6 +3,7 @@
 A case (one GEMM problem on one engine) is a JSON-able dict:
     mac             {"kind": ..., **params}                     one MAC kind per engine
     rows, cols, block_k, block_n                                  the engine (`hwsim.arch.EngineConfig`)
+    dataflow        "os" (default) or "ws" (block_k = rows)
     m, k, n                                                       the problem
     mask            a density in [0, 1], "single" (one kept block) or an explicit (k_blocks, n_blocks) 0/1 list
     w_zero          all-zero W codes (optional)
@@ -42,34 +43,40 @@ class GemmCase:
 
     @property
     def depths(self) -> dict[str, int]:
-        """The BlockSparseGemm depth parameters for this problem (exact, or with some slack)."""
+        """The engine's depth parameters for this problem (exact, or with some slack)."""
         shape, slack = self.images.shape, 3 if self.spec.get("slack") else 0
         return {
             "x_depth": len(self.images.xmem) + slack,
             "w_depth": max(len(self.images.wmem), 1) + slack,
             "idx_depth": max(self.images.layout.stored_blocks, 1) + slack,
             "max_n_tiles": shape.n_tiles + slack,
-            "y_depth": shape.m_tiles * shape.n_tiles * self.cfg.rows + slack,
+            "y_depth": self.images.y_words + slack,
         }
 
     @property
     def runtime(self) -> dict[str, int]:
-        """The problem-size inputs: m_tiles, n_tiles, k_blocks."""
+        """The problem-size inputs: m_tiles (OS) or m_rows (WS), n_tiles, k_blocks."""
         shape = self.images.shape
-        return {"m_tiles": shape.m_tiles, "n_tiles": shape.n_tiles, "k_blocks": shape.k_blocks}
+        m = {"m_rows": shape.m} if self.cfg.dataflow == "ws" else {"m_tiles": shape.m_tiles}
+        return {**m, "n_tiles": shape.n_tiles, "k_blocks": shape.k_blocks}
 
     @property
     def y_words(self) -> int:
+        return self.images.y_words
+
+    @property
+    def y_rows(self) -> int:
+        """Rows of Y the engine writes: M padded to whole tiles (OS), M itself (WS)."""
         shape = self.images.shape
-        return shape.m_tiles * shape.n_tiles * self.cfg.rows
+        return shape.m if self.cfg.dataflow == "ws" else shape.m_tiles * self.cfg.rows
 
     def expected_cycles(self) -> int:
         return gemm_timing(self.cfg, self.x.shape[0], self.x.shape[1], self.w.shape[1], self.mask).cycles
 
     def expected_y(self) -> np.ndarray:
         """Y over whole tiles: the model's Y, padded rows hold the bias alone and padded columns zero."""
-        shape, r, c = self.images.shape, self.cfg.rows, self.cfg.cols
-        y = np.zeros((shape.m_tiles * r, shape.n_tiles * c), dtype=object)
+        shape, c = self.images.shape, self.cfg.cols
+        y = np.zeros((self.y_rows, shape.n_tiles * c), dtype=object)
         if self.bias is not None:
             y[:, : shape.n] = [int(b) for b in self.bias]
         y[: shape.m, : shape.n] = gemm_outputs(self.cfg, self.x, self.w, self.mask, self.modes, self.bias)
@@ -87,7 +94,7 @@ def build_case(spec: dict) -> GemmCase:
     mac = dict(spec["mac"])
     unit = make_mac(mac.pop("kind"), **mac)
     cfg = EngineConfig(rows=spec["rows"], cols=spec["cols"], block_k=spec["block_k"], block_n=spec["block_n"],
-                       mac=unit)
+                       mac=unit, dataflow=spec.get("dataflow", "os"))
     m, k, n = spec["m"], spec["k"], spec["n"]
     rng = np.random.default_rng(spec["seed"])
     extreme = bool(rng.random() < 0.35) if spec.get("extreme") is None else bool(spec["extreme"])
@@ -135,8 +142,10 @@ def check_result(case: GemmCase, y_words: list[int], cycles: int) -> str | None:
     r, c = case.cfg.rows, case.cfg.cols
     shape = case.images.shape
     got = unpack_lanes(y_words, c, case.cfg.mac.acc_bits, signed=True)
-    # ymem[(mt * n_tiles + nt) * rows + i] lane j -> Y[mt * rows + i, nt * cols + j]
-    got = got.reshape(shape.m_tiles, shape.n_tiles, r, c).transpose(0, 2, 1, 3).reshape(shape.m_tiles * r, -1)
+    if case.cfg.dataflow == "ws":  # ymem[nt * m + i] lane j -> Y[i, nt * cols + j]
+        got = got.reshape(shape.n_tiles, shape.m, c).transpose(1, 0, 2).reshape(shape.m, -1)
+    else:  # ymem[(mt * n_tiles + nt) * rows + i] lane j -> Y[mt * rows + i, nt * cols + j]
+        got = got.reshape(shape.m_tiles, shape.n_tiles, r, c).transpose(0, 2, 1, 3).reshape(shape.m_tiles * r, -1)
     want = case.expected_y()
     diff = np.argwhere(got != want)
     if len(diff):
@@ -162,7 +171,8 @@ def run_depths(cases: list[GemmCase]) -> dict[str, int]:
 def run_id(run: list[dict]) -> str:
     s = run[0]
     mac = s["mac"]
-    return (f"{mac['kind']}-{mac.get('overflow', 'wrap')}-acc{mac.get('acc_bits', 'dflt')}-{s['rows']}x{s['cols']}"
+    return (f"{s.get('dataflow', 'os')}-{mac['kind']}-{mac.get('overflow', 'wrap')}-acc{mac.get('acc_bits', 'dflt')}"
+            f"-{s['rows']}x{s['cols']}"
             f"-bk{s['block_k']}bn{s['block_n']}-" + "+".join(_problem_id(c) for c in run))
 
 
@@ -239,7 +249,7 @@ FEATURES = [
 def engine_spec(cfg: EngineConfig) -> dict:
     """The engine part of a case spec for ``cfg``."""
     return {"mac": {"kind": cfg.mac.kind, **cfg.mac.params()}, "rows": cfg.rows, "cols": cfg.cols,
-            "block_k": cfg.block_k, "block_n": cfg.block_n}
+            "block_k": cfg.block_k, "block_n": cfg.block_n, "dataflow": cfg.dataflow}
 
 
 def engine_run(cfg: EngineConfig, depths: dict[str, int], problems: int, seed: int) -> list[dict]:
@@ -290,6 +300,54 @@ def gemm_runs(seed: int = 2024, problems: int = 4) -> list[list[dict]]:
         runs.append(run)
     explicit = {"mac": {"kind": "fixed", "w_bits": 4, "x_bits": 4, "acc_bits": 9, "overflow": "saturate"},
                 "rows": 2, "cols": 2, "block_k": 2, "block_n": 2, "m": 4, "k": 5, "n": 4, "bias": True}
+    runs.append([{**explicit, "mask": [[1, 0], [0, 0], [1, 0]], "seed": seed * 1000 + 900},
+                 {**explicit, "mask": [[0, 1], [1, 1], [0, 0]], "seed": seed * 1000 + 901, "bias": False}])
+    return runs
+
+
+# the weight-stationary engines (block_k = rows): every MAC kind, both overflow modes, 1x1 to 4x4 arrays,
+# block_n <, = and > cols
+WS_ENGINES = [
+    ("fixed", "wrap", True, (1, 1), "="),
+    ("fixed", "saturate", True, (2, 3), "<"),
+    ("fixed", "saturate", True, (4, 4), "<"),
+    ("fixed", "wrap", False, (3, 1), ">"),
+    ("sp2", "wrap", False, (1, 4), "="),
+    ("sp2", "saturate", True, (2, 2), ">"),
+    ("msq", "wrap", False, (2, 4), "="),
+    ("msq", "saturate", True, (3, 3), "<"),
+    ("posit_fixp", "wrap", False, (4, 2), ">"),
+    ("posit_fixp", "saturate", True, (1, 3), "="),
+    ("posit_quire", "wrap", False, (2, 2), "="),
+    ("posit_quire", "wrap", True, (3, 2), "<"),
+    ("posit_or_fixed", "wrap", False, (2, 3), ">"),
+    ("posit_or_fixed", "saturate", True, (4, 1), "="),
+]
+
+
+def ws_gemm_runs(seed: int = 2025, problems: int = 3) -> list[list[dict]]:
+    """Deterministic runs on weight-stationary engines, as `gemm_runs`: each engine of `WS_ENGINES` gets
+    ``problems`` problems, the first with M in 1..3 (where the partial sums, not the weights, set the gap
+    between folds), the others with M in 1..12 and `FEATURES` in turn; one more run holds explicit masks."""
+    rng = np.random.default_rng(seed)
+    runs: list[list[dict]] = []
+    feature = 0
+    for kind, overflow, tight, (rows, cols), rel in WS_ENGINES:
+        engine = {"mac": _mac(kind, rng, overflow, tight), "rows": rows, "cols": cols, "block_k": rows,
+                  "block_n": _block_n(cols, rel, rng), "dataflow": "ws"}
+        slack = bool(rng.random() < 0.3)
+        run = []
+        for p in range(problems):
+            extra = {"mask": float(rng.choice([0.2, 0.5, 0.8]))} if p == 0 else FEATURES[feature % len(FEATURES)]
+            feature += p > 0
+            spec = {**engine, "m": int(rng.integers(1, 4 if p == 0 else 13)), "k": int(rng.integers(1, 13)),
+                    "n": int(rng.integers(1, 13)), "bias": bool(rng.random() < 0.5), "slack": slack,
+                    "seed": seed * 1000 + 10 * len(runs) + p, **extra}
+            run.append(spec)
+        runs.append(run)
+    explicit = {"mac": {"kind": "fixed", "w_bits": 4, "x_bits": 4, "acc_bits": 9, "overflow": "saturate"},
+                "rows": 2, "cols": 2, "block_k": 2, "block_n": 2, "dataflow": "ws", "m": 5, "k": 5, "n": 4,
+                "bias": True}
     runs.append([{**explicit, "mask": [[1, 0], [0, 0], [1, 0]], "seed": seed * 1000 + 900},
                  {**explicit, "mask": [[0, 1], [1, 1], [0, 0]], "seed": seed * 1000 + 901, "bias": False}])
     return runs

@@ -3,6 +3,7 @@ Verilog, with the first mismatch named."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -70,7 +71,7 @@ def test_the_engine_passes_and_a_broken_pe_is_caught(tmp_path, capsys):
               "--param", "x_bits=4"]
     assert main(["rtl", "verify", "gemm", *engine, "--cycles", "1500", "--seed", "5"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("PASS: gemm 2x2 fixed") and "3 random problems (seed 5" in out
+    assert out.startswith("PASS: gemm 2x2 output-stationary fixed") and "3 random problems (seed 5" in out
     assert main(["rtl", "export", "gemm", *engine, "-o", str(tmp_path)]) == 0
     verilog = (tmp_path / "gemm.v").read_text()
     pe = verilog.index("module \\gemm.pe_1_1")
@@ -79,13 +80,37 @@ def test_the_engine_passes_and_a_broken_pe_is_caught(tmp_path, capsys):
     capsys.readouterr()
     assert main(["rtl", "verify", "gemm", *engine, "--verilog", str(tmp_path / "broken.v"), "--seed", "5"]) == 1
     out = capsys.readouterr().out
-    assert out.startswith("FAIL: gemm 2x2 fixed") and "broken.v (top gemm)" in out
+    assert out.startswith("FAIL: gemm 2x2 output-stationary fixed") and "broken.v (top gemm)" in out
     assert re.search(r"GEMM case \{.*\}: \d+ Y element\(s\) differ.*Y\[\d+, \d+\] expected -?\d+, got -?\d+", out)
+
+
+def test_the_weight_stationary_engine_passes_and_a_pe_that_drops_its_product_is_caught(tmp_path, capsys):
+    require_simulator("icarus")
+    engine = ["--param", "rows=2", "--param", "cols=2", "--param", "dataflow=ws", "--param", "mac=fixed",
+              "--param", "w_bits=4", "--param", "x_bits=4"]
+    assert main(["rtl", "verify", "gemm", *engine, "--seed", "3"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("PASS: gemm 2x2 weight-stationary fixed") and "4 random problems (seed 3" in out
+    assert main(["rtl", "export", "gemm", *engine, "-o", str(tmp_path)]) == 0
+    assert json.loads((tmp_path / "gemm.json").read_text())["dataflow"] == "ws"
+    verilog = (tmp_path / "gemm.v").read_text()
+    pe = verilog.index("module \\gemm.pe_1_1")
+    add = re.compile(r"assign (\\\$\d+ ) = \$signed\(base\) \+ \$signed\(\\\$\d+ \);").search(verilog, pe)
+    # PE (1, 1) passes the partial sum from above through without its own product
+    broken = verilog[:add.start()] + f"assign {add.group(1)} = base;" + verilog[add.end():]
+    (tmp_path / "broken.v").write_text(broken)
+    capsys.readouterr()
+    assert main(["rtl", "verify", "gemm", *engine, "--verilog", str(tmp_path / "broken.v"), "--seed", "3"]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("FAIL: gemm 2x2 weight-stationary fixed") and "broken.v (top gemm)" in out
+    assert re.search(r"\d+ Y element\(s\) differ.*Y\[\d+, 1\] expected -?\d+, got -?\d+", out)
 
 
 @pytest.mark.parametrize(("argv", "message"), [
     (["rtl", "verify", "gemm", "--param", "x_depth=1"], "x_depth must be"),
     (["rtl", "verify", "gemm", "--param", "mac=gpu"], "--param mac must be one of"),
+    (["rtl", "verify", "gemm", "--param", "dataflow=is"], "dataflow must be one of os, ws, not 'is'"),
+    (["rtl", "verify", "gemm", "--param", "dataflow=ws", "--param", "block_k=3"], "block_k must equal rows"),
     (["rtl", "verify", "fixed", "--top", "x"], "--top names the top module of --verilog"),
     (["rtl", "verify", "fixed", "--verilog", "no_such.v"], "verilog file 'no_such.v' does not exist"),
     (["rtl", "verify", "fixed", "--cycles", "0"], "--cycles must be at least 1"),
