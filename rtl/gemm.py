@@ -37,19 +37,12 @@ class _GemmEngine(wiring.Component):
 
     def __init__(self, cfg: EngineConfig, *, x_depth: int, w_depth: int, idx_depth: int, max_n_tiles: int,
                  y_depth: int) -> None:
-        if not isinstance(cfg, EngineConfig):
-            raise TypeError(f"cfg must be a hwsim.arch.EngineConfig, not {cfg!r}")
-        want = "ws" if self.m_port == "m_rows" else "os"
-        if cfg.dataflow != want:
-            raise ValueError(f"{type(self).__name__} is the {want} engine; cfg has dataflow={cfg.dataflow!r} "
-                             "(hwsim.rtl.gemm_component picks the right one)")
-        self.cfg = cfg
-        ws = want == "ws"
-        self.x_depth = _check_depth("x_depth", x_depth, 1 if ws else cfg.block_k)
-        self.w_depth = _check_depth("w_depth", w_depth, 1)
-        self.idx_depth = _check_depth("idx_depth", idx_depth, 1)
-        self.max_n_tiles = _check_depth("max_n_tiles", max_n_tiles, 1)
-        self.y_depth = _check_depth("y_depth", y_depth, 1 if ws else cfg.rows)
+        try:
+            self._check(cfg, x_depth, w_depth, idx_depth, max_n_tiles, y_depth)
+        except (TypeError, ValueError):
+            self._MustUse__silence = True  # a refused design is not an unused one: no Amaranth warning later
+            raise
+        ws = cfg.dataflow == "ws"
         u = cfg.mac
         # OS: xmem holds block_k words per K-block and M tile, ymem rows per tile; WS: xmem holds M words per
         # K-block and ymem M per tile column
@@ -82,6 +75,21 @@ class _GemmEngine(wiring.Component):
             "y_addr": In(_bits(y_depth - 1)),
             "y_data": Out(cfg.cols * u.acc_bits),
         })
+
+    def _check(self, cfg, x_depth, w_depth, idx_depth, max_n_tiles, y_depth) -> None:
+        if not isinstance(cfg, EngineConfig):
+            raise TypeError(f"cfg must be a hwsim.arch.EngineConfig, not {cfg!r}")
+        want = "ws" if self.m_port == "m_rows" else "os"
+        if cfg.dataflow != want:
+            raise ValueError(f"{type(self).__name__} is the {want} engine; cfg has dataflow={cfg.dataflow!r} "
+                             "(hwsim.rtl.gemm_component picks the right one)")
+        self.cfg = cfg
+        ws = want == "ws"
+        self.x_depth = _check_depth("x_depth", x_depth, 1 if ws else cfg.block_k)
+        self.w_depth = _check_depth("w_depth", w_depth, 1)
+        self.idx_depth = _check_depth("idx_depth", idx_depth, 1)
+        self.max_n_tiles = _check_depth("max_n_tiles", max_n_tiles, 1)
+        self.y_depth = _check_depth("y_depth", y_depth, 1 if ws else cfg.rows)
 
     def _memories(self, m: Module):
         """The six loadable memories (by name), each written from the load bus, and ymem, whose first read port

@@ -25,6 +25,19 @@ def test_json_has_cycles_dense_cycles_macs_and_utilization(capsys):
     assert r["speedup"] == pytest.approx(r["dense_cycles"] / r["cycles"])
 
 
+def test_weight_stationary_runs_the_ws_engine(capsys):
+    argv = ["gemm", "--m", "50", "--k", "96", "--n", "80", "--array", "8x8", "--dataflow", "ws", "--density", "0.5",
+            "--json"]
+    assert main(argv) == 0
+    r = json.loads(capsys.readouterr().out)
+    cfg = EngineConfig(rows=8, cols=8, block_k=8, block_n=8, mac=make_mac("fixed"), dataflow="ws")
+    assert r["dataflow"] == "ws" and r["block"] == [8, 8]
+    assert r["dense_cycles"] == dense_cycles(cfg, 50, 96, 80)
+    assert r["cycles"] < r["dense_cycles"] and r["macs"] == 50 * 96 * 80 // 2
+    assert main([*argv[:-1]]) == 0
+    assert "weight-stationary" in capsys.readouterr().out
+
+
 def test_the_same_seed_gives_the_same_mask(capsys):
     # 4x2 blocks on 4 columns: cycles depend on where the kept blocks fall, so the seed shows
     argv = ["gemm", "--m", "32", "--k", "64", "--n", "64", "--array", "4x4", "--block", "4x2", "--density", "0.3",
@@ -56,7 +69,9 @@ def test_scalesim_compat(dataflow, capsys):
     (["--m", "4", "--k", "4", "--n", "4", "--density", "1.5"], "--density must lie in (0, 1], not 1.5"),
     (["--m", "4", "--k", "4", "--n", "4", "--array", "4x4", "--block", "3x3"], "block_n=3 cannot be mapped"),
     (["--m", "4", "--k", "4", "--n", "4", "--array", "big"], "--array must look like AxB"),
-    (["--m", "4", "--k", "4", "--n", "4", "--dataflow", "ws"], "output-stationary"),
+    (["--m", "4", "--k", "4", "--n", "4", "--dataflow", "is"], "output- or weight-stationary"),
+    (["--m", "4", "--k", "4", "--n", "4", "--dataflow", "ws", "--array", "4x4", "--block", "2x4"],
+     "block_k must equal rows, not 2"),
     (["--m", "4", "--k", "4", "--n", "4", "--scalesim-compat", "--density", "0.5"], "dense GEMMs"),
     (["--m", "4", "--k", "4", "--n", "4", "--mac", "sp2", "--param", "w_bits=99"], "bits must be <= 11"),
 ])

@@ -22,19 +22,12 @@ ENGINE_DEPTHS = ("x_depth", "w_depth", "idx_depth", "max_n_tiles", "y_depth")
 
 
 def engine_component(cfg, depths: dict, *, check_only: bool = False):
-    """The engine of ``cfg`` (`BlockSparseGemm` or `WeightStationaryGemm`, by its dataflow) and ``depths``. A bad
-    depth raises ValueError, and the half-built component is marked used so Amaranth does not warn about it later
-    (its depth checks run after the elaboratable exists); ``check_only``: the component only checks the depths
-    and is never elaborated (marked used too)."""
-    from ..rtl.gemm import BlockSparseGemm, WeightStationaryGemm
+    """The engine of ``cfg`` (`BlockSparseGemm` or `WeightStationaryGemm`, by its dataflow) and ``depths``; bad
+    depths raise ValueError. ``check_only``: the component only checks the depths and is never elaborated, so it
+    is marked used (Amaranth would warn about it otherwise)."""
+    from ..rtl.gemm import gemm_component
 
-    cls = WeightStationaryGemm if cfg.dataflow == "ws" else BlockSparseGemm
-    dut = cls.__new__(cls)
-    try:
-        dut.__init__(cfg, **depths)
-    except BaseException:
-        dut._MustUse__silence = True
-        raise
+    dut = gemm_component(cfg, **depths)
     if check_only:
         dut._MustUse__silence = True
     return dut
