@@ -125,19 +125,24 @@ def _layer_tables(workload: Workload, cfg: AcceleratorConfig, tables, mac_activi
     """Per op, the cost tables that price it, and the MAC energies the ops' own codes gave (name -> pJ/MAC).
 
     With ``mac_activity="data"`` a quantized GEMM whose activation codes were sampled gets the MAC energy of its
-    own (weight, activation) code pairs (`hwsim.cost.layer_mac_energy`); every other op keeps the table's
-    uniform-random entry."""
-    from .cost import layer_mac_energy
+    own (weight, activation) code pairs (`hwsim.cost.layer_mac_energy`; on N:M PEs plus the mux's random-activity
+    share); every other op keeps the table's uniform-random entry."""
+    from .cost import layer_mac_energy, mac_energy
 
     per_op, used = [], {}
     key = ("pe_array", "mac")
+    unit = cfg.array.mac.unit
+    # N:M PEs: the layer's codes drive the MAC; the activation mux adds what it costs at random activity (the
+    # table's N:M PE entry less the bare MAC's)
+    mux_pj = 0.0 if cfg.array.nm_group == 1 else tables.energy_pj[key] - mac_energy(unit).dynamic_pj_per_mac
     for op in workload:
         t = tables
         if mac_activity == "data" and isinstance(op, GemmOp) and op.act_codes is not None:
-            e = layer_mac_energy(cfg.array.mac.unit, op, workload)
+            e = layer_mac_energy(unit, op, workload)
             if e is not None:
-                t = dataclasses.replace(tables, energy_pj={**tables.energy_pj, key: e.dynamic_pj_per_mac})
-                used[op.name] = e.dynamic_pj_per_mac
+                pj = e.dynamic_pj_per_mac + mux_pj
+                t = dataclasses.replace(tables, energy_pj={**tables.energy_pj, key: pj})
+                used[op.name] = pj
         per_op.append(t)
     return per_op, used
 

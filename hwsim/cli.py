@@ -123,8 +123,8 @@ ENGINE_DEFAULTS = {"rows": 4, "cols": 4, "mac": "fixed"}  # block_k defaults to 
 
 
 def _rtl_engine(args: argparse.Namespace):
-    """``--param`` of ``gemm``: the array (rows, cols, block_k, block_n, dataflow os|ws), the PE's MAC (mac=KIND
-    and its own parameters) and the memory depths -> (EngineConfig, depths)."""
+    """``--param`` of ``gemm``: the array (rows, cols, block_k, block_n, dataflow os|ws, nm_group), the PE's MAC
+    (mac=KIND and its own parameters) and the memory depths -> (EngineConfig, depths)."""
     from .arch import EngineConfig
     from .cost import ENGINE_DEPTHS
     from .mac import MAC_KINDS, make_mac
@@ -133,19 +133,23 @@ def _rtl_engine(args: argparse.Namespace):
     kind = params.pop("mac")
     if kind not in MAC_KINDS:
         raise UsageError(f"--param mac must be one of {', '.join(MAC_KINDS)}, not {kind!r}")
-    array = {k: params.pop(k) for k in ("rows", "cols", "block_k", "block_n", "dataflow") if k in params}
+    array = {k: params.pop(k) for k in ("rows", "cols", "block_k", "block_n", "dataflow", "nm_group") if k in params}
     array.setdefault("block_k", array["rows"])
     array.setdefault("block_n", array["cols"])
     depths = {k: params.pop(k) for k in ENGINE_DEPTHS if k in params}
     try:
         mac = make_mac(kind, **params)
     except ValueError as e:
-        raise UsageError(f"--param: {e} (the engine takes rows, cols, block_k, block_n, dataflow, mac, "
+        raise UsageError(f"--param: {e} (the engine takes rows, cols, block_k, block_n, dataflow, nm_group, mac, "
                          f"{', '.join(ENGINE_DEPTHS)})") from None
     return EngineConfig(**array, mac=mac), depths
 
 
 _DATAFLOW_NAMES = {"os": "output-stationary", "ws": "weight-stationary"}
+
+
+def _nm_text(cfg) -> str:
+    return f", N:M PEs in groups of {cfg.nm_group}" if cfg.nm_group > 1 else ""
 
 
 def _cmd_rtl_area_engine(args: argparse.Namespace) -> None:
@@ -160,8 +164,8 @@ def _cmd_rtl_area_engine(args: argparse.Namespace) -> None:
         return
     r, pe = a.report, a.pe
     mac = " ".join(f"{k}={v}" for k, v in a.mac.items())
-    print(f"gemm {cfg.rows}x{cfg.cols} PEs ({_DATAFLOW_NAMES[cfg.dataflow]}), blocks {cfg.block_k}x{cfg.block_n}, "
-          f"MAC {mac}  (yosys {r.yosys}, flattened)")
+    print(f"gemm {cfg.rows}x{cfg.cols} PEs ({_DATAFLOW_NAMES[cfg.dataflow]}), blocks {cfg.block_k}x{cfg.block_n}"
+          f"{_nm_text(cfg)}, MAC {mac}  (yosys {r.yosys}, flattened)")
     print(f"  memories: {', '.join(f'{k}={v}' for k, v in a.depths.items())} words")
     print(f"  FPGA (xc7, no DSP): {r.luts} LUTs ({r.lut6} LUT6), {r.carry4} CARRY4, {r.ffs} FFs, {a.lutram} LUTRAM "
           "cells (the memories)")
@@ -225,8 +229,9 @@ def _cmd_rtl_export_engine(args: argparse.Namespace) -> None:
     dut = engine_component(cfg, depths)
     verilog = to_verilog(dut, top)
     u = cfg.mac
-    meta = {"top": top, "dataflow": cfg.dataflow, "rows": cfg.rows, "cols": cfg.cols, "block_k": cfg.block_k,
-            "block_n": cfg.block_n, "mac": {"kind": u.kind, **u.params()}, "depths": depths, "word_bits": dut.word_bits,
+    meta = {"top": top, "dataflow": cfg.dataflow, "nm_group": cfg.nm_group, "rows": cfg.rows, "cols": cfg.cols,
+            "block_k": cfg.block_k, "block_n": cfg.block_n, "mac": {"kind": u.kind, **u.params()}, "depths": depths,
+            "word_bits": dut.word_bits,
             "load_sel": {name: i for i, name in enumerate(dut.word_bits)},
             "schedule": "docs/engine.md; memory layout: hwsim.arch.engine_images", "clock": "clk (rising edge)",
             "reset": "rst (synchronous, active high)", "ports": describe_ports(dut)}
@@ -253,7 +258,7 @@ def _cmd_rtl_verify(args: argparse.Namespace) -> int:
                         verilog=args.verilog, top=args.top, build_dir=build, waves=args.waves)
         mac = " ".join(f"{k}={v}" for k, v in cfg.mac.params().items())
         what = (f"gemm {cfg.rows}x{cfg.cols} {_DATAFLOW_NAMES[cfg.dataflow]} {cfg.mac.kind} ({mac}), "
-                f"blocks {cfg.block_k}x{cfg.block_n}")
+                f"blocks {cfg.block_k}x{cfg.block_n}{_nm_text(cfg)}")
     else:
         unit = _rtl_unit(args)
         build = args.build or (Path("build") / f"verify-{unit.kind}" if args.waves else None)

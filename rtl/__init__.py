@@ -6,7 +6,7 @@ Each component mirrors one golden model in `hwsim.mac`; tests prove they agree b
 from ._verilog import describe_ports, to_verilog, write_verilog
 from .gemm import BlockSparseGemm, WeightStationaryGemm, gemm_component
 from .lutnet import LutLayer, LutNetwork
-from .mac import MacBase, mac_component
+from .mac import MacBase, NMPe, mac_component, pe_component
 from .reference import RegisteredOp
 from .sim import simulate_mac
 
@@ -15,11 +15,13 @@ __all__ = [
     "LutLayer",
     "LutNetwork",
     "MacBase",
+    "NMPe",
     "RegisteredOp",
     "WeightStationaryGemm",
     "describe_ports",
     "gemm_component",
     "mac_component",
+    "pe_component",
     "simulate_mac",
     "to_verilog",
     "write_verilog",

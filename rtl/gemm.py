@@ -13,7 +13,7 @@ from amaranth.lib.wiring import In, Out
 
 from hwsim.arch import ENGINE_PIPE, EngineConfig
 
-from .mac import mac_component
+from .mac import mac_component, pe_component
 
 LOAD_SELECT = ("xmem", "wmem", "idx", "ptr", "mode", "bias")  # load_sel value = position
 
@@ -46,13 +46,13 @@ class _GemmEngine(wiring.Component):
         u = cfg.mac
         # OS: xmem holds block_k words per K-block and M tile, ymem rows per tile; WS: xmem holds M words per
         # K-block and ymem M per tile column
-        self.k_blocks_max = x_depth if ws else x_depth // cfg.block_k
+        self.k_blocks_max = x_depth if ws else x_depth // (cfg.block_k // cfg.nm_group)
         self.m_max = min(x_depth, y_depth) if ws else y_depth // cfg.rows  # M rows (WS) or M tiles (OS)
         self.m_tiles_max = self.m_max
         # word widths of the memories, in load_sel order
         self.word_bits = {
-            "xmem": cfg.rows * u.x_bits,
-            "wmem": cfg.cols * u.w_bits,
+            "xmem": cfg.rows * cfg.nm_group * u.x_bits,  # N:M: a group of nm_group k per row
+            "wmem": cfg.cols * (u.w_bits + cfg.idx_bits),  # N:M: each kept weight with its position
             "idx": _bits(self.k_blocks_max - 1),
             "ptr": _bits(idx_depth),
             "mode": cfg.cols,
@@ -68,6 +68,7 @@ class _GemmEngine(wiring.Component):
             self.m_port: In(_bits(self.m_max)),
             "n_tiles": In(_bits(max_n_tiles)),
             "k_blocks": In(_bits(self.k_blocks_max)),
+            **({"group_tokens": In(_bits(cfg.nm_group))} if cfg.nm_group > 1 else {}),
             "load_en": In(1),
             "load_sel": In(3),
             "load_addr": In(addr_bits),
@@ -85,7 +86,7 @@ class _GemmEngine(wiring.Component):
                              "(hwsim.rtl.gemm_component picks the right one)")
         self.cfg = cfg
         ws = want == "ws"
-        self.x_depth = _check_depth("x_depth", x_depth, 1 if ws else cfg.block_k)
+        self.x_depth = _check_depth("x_depth", x_depth, 1 if ws else cfg.block_k // cfg.nm_group)
         self.w_depth = _check_depth("w_depth", w_depth, 1)
         self.idx_depth = _check_depth("idx_depth", idx_depth, 1)
         self.max_n_tiles = _check_depth("max_n_tiles", max_n_tiles, 1)
@@ -168,6 +169,8 @@ class BlockSparseGemm(_GemmEngine):
         R, C, bk, G = cfg.rows, cfg.cols, cfg.block_k, cfg.gap
         D = cfg.drain_delay
         xb, wb = u.x_bits, u.w_bits
+        NG, ib = cfg.nm_group, cfg.idx_bits  # N:M: activations per group, bits of a kept weight's position
+        xl, wl = NG * xb, wb + ib  # lane widths of an X word and a W word
         m = Module()
 
         mems, ymem = self._memories(m)
@@ -180,7 +183,13 @@ class BlockSparseGemm(_GemmEngine):
         nt = Signal(range(self.max_n_tiles + 1))
         xbase = Signal(range(self.x_depth + 1))  # mt * Kp
         q = Signal(range(self.idx_depth + 1))
-        kk = Signal(range(bk))
+        kk = Signal(range(bk))  # token within the stored block
+        # N:M: tokens per block = (bk / NG) groups x group_tokens; the token's group gl and slot s in it
+        tpb = Signal(range(bk + 1))
+        m.d.comb += tpb.eq(self.group_tokens * (bk // NG) if NG > 1 else bk)
+        gl = Signal(range(bk // NG))
+        slot = Signal(range(NG))
+        slot_end = (slot + 1 == self.group_tokens) if NG > 1 else 1
 
         ptr_lo = mems["ptr"].read_port(domain="comb")  # ptr[next tile column]: where its blocks start
         ptr_hi = mems["ptr"].read_port(domain="comb")  # ptr[nt + 1]: where this column's blocks end
@@ -196,7 +205,7 @@ class BlockSparseGemm(_GemmEngine):
 
         issue, empty, tok_valid, tok_clear, tok_last, tile_last = (Signal(name=n) for n in (
             "issue", "empty", "tok_valid", "tok_clear", "tok_last", "tile_last"))
-        kk_end = kk == bk - 1
+        kk_end = kk == tpb - 1
         m.d.comb += [
             issue.eq(run & (gap == 0)),
             empty.eq(q == q_end),  # a column without stored blocks: one clear-only token
@@ -209,20 +218,26 @@ class BlockSparseGemm(_GemmEngine):
         busy = self.busy
         with m.If(~busy & self.start):
             m.d.sync += [busy.eq(1), self.done.eq(0), run.eq(1), gap.eq(0), first.eq(1), mt.eq(0), nt.eq(0),
-                         xbase.eq(0), q.eq(ptr_lo.data), kk.eq(0)]
+                         xbase.eq(0), q.eq(ptr_lo.data), kk.eq(0), gl.eq(0), slot.eq(0)]
         with m.Elif(issue):
             m.d.sync += first.eq(0)
             with m.If(tok_last):
+                m.d.sync += [gl.eq(0), slot.eq(0)]
                 with m.If(tile_last):
                     m.d.sync += run.eq(0)
                 with m.Else():
                     m.d.sync += [gap.eq(G), first.eq(1), kk.eq(0), nt.eq(nt_next), q.eq(ptr_lo.data)]
                     with m.If(nt_wrap):
-                        m.d.sync += [mt.eq(mt + 1), xbase.eq(xbase + self.k_blocks * bk)]
+                        m.d.sync += [mt.eq(mt + 1), xbase.eq(xbase + self.k_blocks * (bk // NG))]
             with m.Elif(kk_end):
-                m.d.sync += [kk.eq(0), q.eq(q + 1)]
+                m.d.sync += [kk.eq(0), q.eq(q + 1), gl.eq(0), slot.eq(0)]
             with m.Else():
                 m.d.sync += kk.eq(kk + 1)
+                if NG > 1:
+                    with m.If(slot_end):
+                        m.d.sync += [slot.eq(0), gl.eq(gl + 1)]
+                    with m.Else():
+                        m.d.sync += slot.eq(slot + 1)
         with m.Elif(run):
             m.d.sync += gap.eq(gap - 1)
 
@@ -237,47 +252,56 @@ class BlockSparseGemm(_GemmEngine):
         x_rd = mems["xmem"].read_port()
         m.d.comb += [
             idx_rd.addr.eq(Mux(tok_valid, q, 0)),
-            w_rd.addr.eq(Mux(tok_valid, q * bk + kk, 0)),
+            w_rd.addr.eq(Mux(tok_valid, q * tpb + kk, 0)),
             mode_rd.addr.eq(nt),
         ]
         v1, c1, v2, c2 = Signal(), Signal(), Signal(), Signal()
-        kk1 = Signal.like(kk)
+        kx1 = Signal(range(bk))  # the token's X word within its K-block: its k, or with N:M its group
         xbase1 = Signal.like(xbase)
-        w2 = Signal(C * wb)
-        m.d.sync += [v1.eq(tok_valid), c1.eq(tok_clear), kk1.eq(kk), xbase1.eq(xbase), v2.eq(v1), c2.eq(c1),
-                     w2.eq(w_rd.data)]
+        w2 = Signal(C * wl)
+        m.d.sync += [v1.eq(tok_valid), c1.eq(tok_clear), kx1.eq(gl if NG > 1 else kk), xbase1.eq(xbase),
+                     v2.eq(v1), c2.eq(c1), w2.eq(w_rd.data)]
         mode2 = delayed(mode_rd.data, 2, "mode") if u.has_mode else None  # MSQ column modes travel with w
-        m.d.comb += x_rd.addr.eq(Mux(v1, xbase1 + idx_rd.data * bk + kk1, 0))
+        m.d.comb += x_rd.addr.eq(Mux(v1, xbase1 + idx_rd.data * (bk // NG) + kx1, 0))
+        if NG > 1:  # a group's X word is read by its first token and held for the others
+            slot1, slot2, dense2 = Signal.like(slot), Signal.like(slot), Signal()
+            m.d.sync += [slot1.eq(slot), slot2.eq(slot1), dense2.eq(self.group_tokens == NG)]
+            m.d.comb += x_rd.en.eq(~v1 | (slot1 == 0))
         x2 = x_rd.data
 
         # ---- systolic array: row i's inputs skewed by i, column j's by j; x right, w down
-        pes = [[mac_component(u) for _ in range(C)] for _ in range(R)]
+        pes = [[pe_component(u, NG) for _ in range(C)] for _ in range(R)]
         for i in range(R):
             for j in range(C):
                 m.submodules[f"pe_{i}_{j}"] = pes[i][j]
+        # what moves right along a row: the activation (N:M: the group's, x0 .. x<NG-1>), valid, clear
+        right = ["x"] if NG == 1 else [f"x{e}" for e in range(NG)]
         for i in range(R):
-            left = {"x": delayed(x2[i * xb : (i + 1) * xb], i, f"x{i}"), "valid": delayed(v2, i, f"v{i}"),
-                    "clear": delayed(c2, i, f"c{i}")}
+            lane = x2[i * xl : (i + 1) * xl]
+            left = {port: delayed(lane[e * xb : (e + 1) * xb], i, f"{port}_{i}") for e, port in enumerate(right)}
+            left.update(valid=delayed(v2, i, f"v{i}"), clear=delayed(c2, i, f"c{i}"))
             for j in range(C):
                 pe = pes[i][j]
-                if j:
-                    for port in ("x", "valid", "clear"):
+                for port in (*right, "valid", "clear"):
+                    if j:
                         m.d.sync += getattr(pe, port).eq(getattr(pes[i][j - 1], port))
-                else:
-                    m.d.comb += [pe.x.eq(left["x"]), pe.valid.eq(left["valid"]), pe.clear.eq(left["clear"])]
+                    else:
+                        m.d.comb += getattr(pe, port).eq(left[port])
+        down = ["w", *(["idx"] if NG > 1 else []), *(["mode"] if u.has_mode else [])]  # what moves down a column
         for j in range(C):
-            top_w = delayed(w2[j * wb : (j + 1) * wb], j, f"w{j}")
-            top_mode = delayed(mode2[j], j, f"mode{j}") if u.has_mode else None
+            lane = w2[j * wl : (j + 1) * wl]
+            top = {"w": delayed(lane[:wb], j, f"w{j}")}
+            if NG > 1:  # a kept weight's position in its group travels with it (dense mode: the token's slot)
+                top["idx"] = delayed(Mux(dense2, slot2, lane[wb:]), j, f"idx{j}")
+            if u.has_mode:
+                top["mode"] = delayed(mode2[j], j, f"mode{j}")
             for i in range(R):
                 pe = pes[i][j]
-                if i:
-                    m.d.sync += pe.w.eq(pes[i - 1][j].w)
-                    if u.has_mode:
-                        m.d.sync += pe.mode.eq(pes[i - 1][j].mode)
-                else:
-                    m.d.comb += pe.w.eq(top_w)
-                    if u.has_mode:
-                        m.d.comb += pe.mode.eq(top_mode)
+                for port in down:
+                    if i:
+                        m.d.sync += getattr(pe, port).eq(getattr(pes[i - 1][j], port))
+                    else:
+                        m.d.comb += getattr(pe, port).eq(top[port])
 
         # ---- drain: a tile's last token, D - 1 cycles later, starts writing its rows, one per cycle
         last_d = delayed(tok_last, D - 1, "last")

@@ -16,7 +16,7 @@ Stage 1 registers the product, stage 2 is the accumulator (``LATENCY`` = 2 from 
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Mux, Signal, signed
+from amaranth.hdl import Array, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -248,3 +248,45 @@ def mac_component(unit: MacUnit, *, chain: bool = False) -> MacBase:
     except KeyError:
         raise ValueError(f"no RTL for the {unit.kind} MAC yet") from None
     return cls(unit, chain=chain)
+
+
+class NMPe(wiring.Component):
+    """An N:M PE: the MAC of ``unit`` behind a ``group``:1 activation mux (N:M structured sparsity).
+
+    Ports are the MAC's, except that the activations come as a group, ``x0`` .. ``x<group-1>`` (x_bits each), and
+    ``idx`` (In, ceil(log2 group) bits) says which of them the weight ``w`` multiplies: the engine streams only the
+    kept weights of each group, with their positions. The mux is combinational, so the MAC's pipeline
+    (``LATENCY``) is unchanged.
+    """
+
+    def __init__(self, unit: MacUnit, group: int) -> None:
+        if not isinstance(unit, MacUnit):
+            raise TypeError(f"unit must be a hwsim.mac.MacUnit, not {unit!r}")
+        if isinstance(group, bool) or not isinstance(group, int) or group < 2:
+            raise ValueError(f"group must be an integer >= 2, not {group!r}")
+        self.unit, self.group = unit, group
+        ports = {"valid": In(1), "clear": In(1), "w": In(unit.w_bits),
+                 **{f"x{e}": In(unit.x_bits) for e in range(group)},
+                 "idx": In((group - 1).bit_length()), "acc": Out(signed(unit.acc_bits))}
+        if unit.has_mode:
+            ports["mode"] = In(1)
+        super().__init__(ports)
+
+    @property
+    def xs(self) -> list:
+        """The group's activation ports, in order."""
+        return [getattr(self, f"x{e}") for e in range(self.group)]
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        m.submodules.mac = mac = mac_component(self.unit)
+        m.d.comb += [mac.valid.eq(self.valid), mac.clear.eq(self.clear), mac.w.eq(self.w),
+                     mac.x.eq(Array(self.xs)[self.idx]), self.acc.eq(mac.acc)]
+        if self.unit.has_mode:
+            m.d.comb += mac.mode.eq(self.mode)
+        return m
+
+
+def pe_component(unit: MacUnit, nm_group: int = 1) -> MacBase | NMPe:
+    """An engine PE: the MAC itself, or with ``nm_group`` > 1 the MAC behind an N:M activation mux (`NMPe`)."""
+    return mac_component(unit) if nm_group == 1 else NMPe(unit, nm_group)

@@ -19,6 +19,7 @@ from hwsim.verify.gemm_cases import (
     check_result,
     gemm_runs,
     load_writes,
+    nm_gemm_runs,
     run_depths,
     run_id,
     ws_gemm_runs,
@@ -31,6 +32,9 @@ PICKED = [RUNS[i] for i in (0, 2, 8, 12, 14, 16, -1)]
 WS_RUNS = ws_gemm_runs()
 # weight-stationary: 1x1 (the psum gap), saturating 4x4 with block_n < cols, MSQ 3x3, quire 3x2, the explicit masks
 WS_PICKED = [WS_RUNS[i] for i in (0, 2, 7, 11, -1)]
+NM_RUNS = nm_gemm_runs()
+# N:M: 2:2 saturating, MSQ in groups of 2, posit_fixp in groups of 8, the quire in groups of 3
+NM_PICKED = [NM_RUNS[i] for i in (0, 3, 4, 5)]
 
 
 def run_in_amaranth(cases: list[GemmCase]) -> list[tuple[list[int], int, bool]]:
@@ -83,7 +87,7 @@ def check_run(run: list[dict]) -> None:
         assert handshake, "busy must be high from cycle 1 until done rises, and low with done"
 
 
-@pytest.mark.parametrize("run", PICKED + WS_PICKED, ids=run_id)
+@pytest.mark.parametrize("run", PICKED + WS_PICKED + NM_PICKED, ids=run_id)
 def test_gemm_rtl_matches_model(run):
     check_run(run)
 

@@ -87,7 +87,9 @@ class MacConfig:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ArrayConfig:
     """The PE array, the K-block granularity its weight memory stores (block_k) and its dataflow: "os"
-    (output-stationary) or "ws" (weight-stationary, block_k = rows); docs/engine.md has both schedules."""
+    (output-stationary) or "ws" (weight-stationary, block_k = rows); docs/engine.md has both schedules.
+    ``nm_group`` M > 1: N:M PEs (an M:1 activation mux each, output-stationary), which stream only the kept
+    weights of each group of M along K: a 2:4-pruned layer takes half the K-steps."""
 
     rows: int = 32
     cols: int = 32
@@ -95,6 +97,7 @@ class ArrayConfig:
     # the default PE (configs/default.yaml says the same): SP2-4 weights x int8 activations, shift-add
     mac: MacConfig = field(default_factory=lambda: MacConfig(kind="sp2", params={"w_bits": 4, "x_bits": 8}))
     dataflow: str = "os"
+    nm_group: int = 1
 
     def __post_init__(self) -> None:
         if not isinstance(self.mac, MacConfig):
@@ -105,7 +108,7 @@ class ArrayConfig:
     def engine(self, block_n: int | None = None) -> EngineConfig:
         return EngineConfig(rows=self.rows, cols=self.cols, block_k=self.block_k,
                             block_n=self.cols if block_n is None else block_n, mac=self.mac.unit,
-                            dataflow=self.dataflow)
+                            dataflow=self.dataflow, nm_group=self.nm_group)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

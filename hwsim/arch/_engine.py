@@ -17,6 +17,7 @@ from ..mac import MacUnit
 # one cycle for the block-index read (whose data forms the X address), one for the X read.
 ENGINE_PIPE = 2
 MAX_ARRAY = 256
+MAX_NM_GROUP = 16  # widest activation mux of an N:M PE
 DATAFLOWS = ("os", "ws")  # output-stationary, weight-stationary (docs/engine.md)
 
 
@@ -36,6 +37,11 @@ class EngineConfig:
     ``block_n`` is the pruning block's width in N. The engine skips a K-block of a tile column when every
     pruning block under the tile's ``cols`` columns is zero, so ``block_n`` must divide ``cols`` (a tile spans
     several block columns) or be a multiple of it (a block column spans several tiles).
+
+    ``nm_group`` M > 1 gives every PE an M:1 activation mux (N:M structured sparsity, output-stationary only):
+    X streams a group of M consecutive k per token and W only the kept weights of each group with their
+    positions, ``group_tokens`` of them per group, so an N:M-sparse W streams N/M of the K-steps. M must divide
+    block_k.
     """
 
     rows: int
@@ -44,6 +50,7 @@ class EngineConfig:
     block_n: int
     mac: MacUnit
     dataflow: str = "os"
+    nm_group: int = 1
 
     def __post_init__(self) -> None:
         check_int("rows", self.rows, 1, MAX_ARRAY)
@@ -61,6 +68,26 @@ class EngineConfig:
         if self.dataflow == "ws" and self.block_k != self.rows:
             raise ValueError(f"a weight-stationary array holds folds of rows={self.rows} K-rows: block_k must "
                              f"equal rows, not {self.block_k}")
+        check_int("nm_group", self.nm_group, 1, MAX_NM_GROUP)
+        if self.nm_group > 1:
+            if self.dataflow != "os":
+                raise ValueError(f"N:M PEs (nm_group={self.nm_group}) are output-stationary: dataflow must be os, "
+                                 f"not {self.dataflow!r}")
+            if self.block_k % self.nm_group:
+                raise ValueError(f"nm_group={self.nm_group} must divide block_k={self.block_k}: a group of K "
+                                 "never straddles two K-blocks")
+
+    @property
+    def idx_bits(self) -> int:
+        """Bits of a kept weight's position in its group (N:M engines; 0 otherwise)."""
+        return (self.nm_group - 1).bit_length()
+
+    def block_tokens(self, group_tokens: int | None = None) -> int:
+        """K-step tokens per stored K-block: block_k, or with N:M PEs (block_k / M) x ``group_tokens`` (default
+        M, every weight of a group)."""
+        g = self.nm_group
+        t = check_group_tokens(self, g if group_tokens is None else group_tokens)
+        return self.block_k // g * t
 
     @property
     def gap(self) -> int:
@@ -85,6 +112,24 @@ class EngineConfig:
         if self.dataflow == "ws":
             return self.rows + self.cols + 1
         return ENGINE_PIPE + self.cols - 1 + self.mac.latency
+
+
+def check_group_tokens(cfg: EngineConfig, group_tokens) -> int:
+    """``group_tokens`` checked against the engine: 1..nm_group (always 1 without N:M PEs)."""
+    return check_int("group_tokens", group_tokens, 1, cfg.nm_group)
+
+
+def nm_group_tokens(cfg: EngineConfig, kept: np.ndarray) -> int:
+    """Tokens per group an N:M engine needs for W's kept elements ``kept`` ((k, n) booleans; groups of nm_group
+    consecutive k): the most any group holds in any column (at least 1). Without N:M PEs, 1."""
+    g = cfg.nm_group
+    if g == 1:
+        return 1
+    kept = np.asarray(kept, bool)
+    k, n = kept.shape
+    padded = np.zeros((-(-k // g) * g, n), bool)
+    padded[:k] = kept
+    return max(1, int(padded.reshape(-1, g, n).sum(axis=1).max(initial=0)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +234,13 @@ class EngineImages:
     idx[q], ptr[nt]: `BlockSparseLayout`; mode[nt]: MSQ per-column modes in lane j; bias[nt]: per column.
     Y comes back in `y_words` words: OS ymem[(mt * n_tiles + nt) * rows + i] with Y[mt*rows + i, nt*cols + j]
     in lane j; WS ymem[nt * m + r] with Y[r, nt*cols + j] in lane j.
+
+    N:M engines (nm_group G > 1) stream groups: xmem[mt * Kp/G + g] holds X[mt*rows + i, g*G + e] at bits
+    (i*G + e) * x_bits; each stored block has (block_k / G) x ``group_tokens`` (T) weight words, word
+    q * (block_k/G) * T + gl * T + s holding, in lane j (w_bits + idx_bits wide), the s-th kept weight of group gl
+    of the block in column j (code in the low w_bits, its position in the group above; code 0 when the group keeps
+    fewer than T). With T = G (dense mode) the words are the plain ones, every weight in k order, and the engine
+    makes the positions itself.
     """
 
     shape: GemmShape
@@ -199,10 +251,15 @@ class EngineImages:
     bias: list[int]
     y_words: int  # words of ymem the GEMM writes
     dataflow: str = "os"
+    group_tokens: int = 1  # N:M engines: tokens per group of nm_group k
 
 
-def engine_images(cfg: EngineConfig, x_codes, w_codes, mask, modes=None, bias=None) -> EngineImages:
-    """Pack X (m x k codes), W (k x n codes), the block mask, MSQ column modes and bias (accumulator units)."""
+def engine_images(cfg: EngineConfig, x_codes, w_codes, mask, modes=None, bias=None, group_tokens=None
+                  ) -> EngineImages:
+    """Pack X (m x k codes), W (k x n codes), the block mask, MSQ column modes and bias (accumulator units).
+
+    N:M engines: ``group_tokens`` (default: `nm_group_tokens` of W's non-zero kept codes, the fewest that hold
+    them) weights of each group are streamed; a group keeping more is refused."""
     x = np.asarray(x_codes)
     w = np.asarray(w_codes)
     if x.ndim != 2 or w.ndim != 2 or x.shape[1] != w.shape[0]:
@@ -214,7 +271,19 @@ def engine_images(cfg: EngineConfig, x_codes, w_codes, mask, modes=None, bias=No
     kp = shape.k_blocks * bk
     wp = np.zeros((kp, shape.n_tiles * c), dtype=np.int64)
     wp[: shape.k, : shape.n] = np.where(element_mask(cfg, shape, mask), w, 0)
-    if cfg.dataflow == "ws":  # for each K-block, one word per row of X holding its block_k (= rows) elements
+    g = cfg.nm_group
+    kept = (wp != 0) & np.pad(element_mask(cfg, shape, mask), ((0, kp - shape.k), (0, wp.shape[1] - shape.n)))
+    need = nm_group_tokens(cfg, kept)
+    tokens = need if group_tokens is None else check_group_tokens(cfg, group_tokens)
+    if tokens < need:
+        raise ValueError(f"group_tokens={tokens}, but a group of {g} k keeps {need} non-zero weights")
+    if g > 1:  # for each M tile, one word per group of g k holding the tile's rows x g elements
+        xp = np.zeros((shape.m_tiles * r, kp), dtype=np.int64)
+        xp[: shape.m, : shape.k] = x
+        groups = xp.reshape(shape.m_tiles, r, kp // g, g).transpose(0, 2, 1, 3).reshape(-1, r * g)
+        xmem = pack_lanes(groups, cfg.mac.x_bits)
+        y_words = shape.m_tiles * shape.n_tiles * r
+    elif cfg.dataflow == "ws":  # for each K-block, one word per row of X holding its block_k (= rows) elements
         xp = np.zeros((shape.m, kp), dtype=np.int64)
         xp[:, : shape.k] = x
         xmem = pack_lanes(xp.reshape(shape.m, shape.k_blocks, bk).transpose(1, 0, 2).reshape(-1, bk),
@@ -229,8 +298,13 @@ def engine_images(cfg: EngineConfig, x_codes, w_codes, mask, modes=None, bias=No
     for nt in range(shape.n_tiles):
         for q in range(layout.ptr[nt], layout.ptr[nt + 1]):
             kb = layout.idx[q]
-            w_rows.append(wp[kb * bk : (kb + 1) * bk, nt * c : (nt + 1) * c])
-    wmem = pack_lanes(np.concatenate(w_rows) if w_rows else np.zeros((0, c), np.int64), cfg.mac.w_bits)
+            block = wp[kb * bk : (kb + 1) * bk, nt * c : (nt + 1) * c]
+            if g > 1 and tokens < g:  # (with every weight of each group streamed the words are the plain ones)
+                block = _kept_slots(block, kept[kb * bk : (kb + 1) * bk, nt * c : (nt + 1) * c], g, tokens,
+                                    cfg.mac.w_bits)
+            w_rows.append(block)
+    wmem = pack_lanes(np.concatenate(w_rows) if w_rows else np.zeros((0, c), np.int64),
+                      cfg.mac.w_bits + cfg.idx_bits)
     modes_p = np.zeros(shape.n_tiles * c, dtype=np.int64)
     if cfg.mac.has_mode:
         if modes is None:
@@ -244,5 +318,18 @@ def engine_images(cfg: EngineConfig, x_codes, w_codes, mask, modes=None, bias=No
         shape=shape, layout=layout, xmem=xmem, wmem=wmem,
         mode=pack_lanes(modes_p.reshape(shape.n_tiles, c), 1),
         bias=pack_lanes(bias_p.reshape(shape.n_tiles, c), cfg.mac.acc_bits), y_words=y_words,
-        dataflow=cfg.dataflow,
+        dataflow=cfg.dataflow, group_tokens=tokens,
     )
+
+
+def _kept_slots(block: np.ndarray, kept: np.ndarray, g: int, tokens: int, w_bits: int) -> np.ndarray:
+    """A (block_k, C) tile-block as N:M weight words: per group, ``tokens`` rows whose lane j is the next kept
+    weight of the group in column j (code | position << w_bits), ascending in k; code 0 where none is left."""
+    groups, cols = block.shape[0] // g, block.shape[1]
+    w = block.reshape(groups, g, cols)
+    keep = kept.reshape(groups, g, cols)
+    order = np.argsort(~keep, axis=1, kind="stable")[:, :tokens]  # kept positions first, ascending
+    present = np.arange(tokens)[None, :, None] < keep.sum(axis=1)[:, None, :]
+    codes = np.where(present, np.take_along_axis(w, order, axis=1), 0)
+    words = codes | np.where(present, order, 0) << w_bits
+    return words.reshape(groups * tokens, cols)

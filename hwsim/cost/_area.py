@@ -63,10 +63,14 @@ def synthesize_verilog(verilog: str, top: str, *, design: str | None = None,
     )
 
 
-def mac_area(unit, *, use_cache: bool = True) -> AreaReport:
-    """Area of a MAC unit's RTL (`hwsim.mac.MacUnit`), from the cache when it holds this exact design."""
-    params = unit.params()
-    path = cache_path("area", unit.kind,
+def mac_area(unit, *, use_cache: bool = True, nm_group: int = 1) -> AreaReport:
+    """Area of a MAC unit's RTL (`hwsim.mac.MacUnit`), or with ``nm_group`` > 1 of its N:M PE (the MAC behind an
+    activation mux, `hwsim.rtl.NMPe`), from the cache when it holds this exact design."""
+    from ._synthesis import pe_params, pe_top
+
+    params = pe_params(unit, nm_group)
+    name = unit.kind if nm_group == 1 else pe_top(unit, nm_group)
+    path = cache_path("area", name,
                       {"unit": unit.kind, "params": params, "yosys": yosys_version(), "flow": FLOW_VERSION,
                        "rtl": rtl_fingerprint()})
     cached = read_cached(path, use_cache)
@@ -75,9 +79,9 @@ def mac_area(unit, *, use_cache: bool = True) -> AreaReport:
             return AreaReport(**cached)
         except TypeError:
             pass  # an outdated entry: synthesize again and overwrite it
-    from ..rtl import mac_component, to_verilog  # amaranth only when we really synthesize
+    from ..rtl import pe_component, to_verilog  # amaranth only when we really synthesize
 
-    top = f"mac_{unit.kind}"
-    report = synthesize_verilog(to_verilog(mac_component(unit), top), top, design=unit.kind, params=params)
+    top = pe_top(unit, nm_group)
+    report = synthesize_verilog(to_verilog(pe_component(unit, nm_group), top), top, design=name, params=params)
     write_cached(path, report.to_dict(), use_cache)
     return report

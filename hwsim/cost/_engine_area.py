@@ -36,10 +36,11 @@ def engine_component(cfg, depths: dict, *, check_only: bool = False):
 def default_engine_depths(cfg) -> dict[str, int]:
     """Memory depths of an engine that holds a problem of 4 K-blocks x 4 N-tiles x 4 M-tiles (M = 4 x rows),
     every block stored: small enough to synthesize in seconds, large enough that every counter and address path
-    is exercised. (A weight-stationary xmem holds M words per K-block, its ymem M per tile column.)"""
+    is exercised. (A weight-stationary xmem holds M words per K-block, its ymem M per tile column; an N:M xmem one
+    word per group.)"""
     k_blocks, n_tiles, m_tiles = 4, 4, 4
     m = m_tiles * cfg.rows
-    x_words = k_blocks * m if cfg.dataflow == "ws" else k_blocks * cfg.block_k
+    x_words = k_blocks * m if cfg.dataflow == "ws" else k_blocks * cfg.block_k // cfg.nm_group
     return {"x_depth": x_words, "w_depth": k_blocks * n_tiles * cfg.block_k,
             "idx_depth": k_blocks * n_tiles, "max_n_tiles": n_tiles, "y_depth": n_tiles * m}
 
@@ -96,6 +97,8 @@ def engine_area(cfg, *, depths: dict | None = None, use_cache: bool = True) -> E
               "depths": depths}
     if cfg.dataflow != "os":  # (the OS cache keys stay as they were)
         design["dataflow"] = cfg.dataflow
+    if cfg.nm_group > 1:
+        design["nm_group"] = cfg.nm_group
     path = cache_path("area", "engine", {**design, "yosys": yosys_version(), "flow": FLOW_VERSION,
                                          "rtl": rtl_fingerprint()})
     cached = read_cached(path, use_cache)

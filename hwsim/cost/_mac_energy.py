@@ -20,7 +20,7 @@ from ._cells import leakage_mw, netlist_area_um2, raw_energy_fj
 from ._gatesim import simulate_gates
 from ._mac_gates import mac_stimulus
 from ._netlist import DFF
-from ._synthesis import mac_netlist, mac_netlist_job
+from ._synthesis import mac_netlist, mac_netlist_job, pe_params, pe_top
 from ._yosys import yosys_version
 
 # Simulation settings (part of every cache key): lanes x (cycles - warm-up) MACs.
@@ -64,9 +64,11 @@ class MacEnergy:
         return asdict(self)
 
 
-def _random_mac_streams(unit, activity: str, lanes: int, cycles: int, seed: int) -> dict[str, np.ndarray]:
+def _random_mac_streams(unit, activity: str, lanes: int, cycles: int, seed: int, nm_group: int = 1
+                        ) -> dict[str, np.ndarray]:
     """Default activity: valid every cycle, a clear every `DOT_LENGTH` MACs (staggered over lanes), and uniformly
-    random codes of the unit's formats ("random") or all-zero codes ("zero"). MSQ lanes alternate SP2/fixed rows."""
+    random codes of the unit's formats ("random") or all-zero codes ("zero"). MSQ lanes alternate SP2/fixed rows.
+    An N:M PE gets a group of random activations and a random position in it per cycle (zero: all zeros)."""
     rng = np.random.default_rng([seed, unit.w_bits, unit.x_bits])
     t = np.arange(cycles)[:, None]
     lane = np.arange(lanes)[None, :]
@@ -80,6 +82,14 @@ def _random_mac_streams(unit, activity: str, lanes: int, cycles: int, seed: int)
     else:
         stim["w"] = np.zeros((cycles, lanes), dtype=np.int64)
         stim["x"] = np.zeros((cycles, lanes), dtype=np.int64)
+    if nm_group > 1:  # the group's other activations drawn like the first, the position at random
+        group_rng = np.random.default_rng([seed, unit.w_bits, unit.x_bits, nm_group])
+        stim["x0"] = stim.pop("x")
+        for e in range(1, nm_group):
+            stim[f"x{e}"] = (group_rng.integers(0, 1 << unit.x_bits, size=(cycles, lanes), dtype=np.int64)
+                             if activity == "random" else np.zeros((cycles, lanes), dtype=np.int64))
+        stim["idx"] = (group_rng.integers(0, nm_group, size=(cycles, lanes), dtype=np.int64) if activity == "random"
+                       else np.zeros((cycles, lanes), dtype=np.int64))
     if unit.has_mode:
         stim["mode"] = np.broadcast_to(lane % 2, (cycles, lanes)).astype(np.int64)
     return stim
@@ -112,7 +122,7 @@ def _stimulus_from_arrays(unit, arrays: Mapping) -> dict[str, np.ndarray]:
 
 
 def mac_energy(unit, *, activity: str | Sequence = "random", use_cache: bool = True, seed: int = 0,
-               model: GateEnergyModel | None = None) -> MacEnergy:
+               model: GateEnergyModel | None = None, nm_group: int = 1) -> MacEnergy:
     """Energy per MAC, leakage and area of any `hwsim.mac` unit, from its synthesized RTL at gate level.
 
     ``activity``: ``"random"`` (default: valid every cycle, a clear every 64 MACs, uniform random codes of the
@@ -121,7 +131,12 @@ def mac_energy(unit, *, activity: str | Sequence = "random", use_cache: bool = T
     for kinds with a mode, mode, each (cycles, lanes); see `layer_mac_stimulus`). Energy is per valid input
     (per cycle if none is valid), over the cycles after a short warm-up. Cached on disk by unit kind,
     parameters, Yosys version, COST_VERSION, the data files and the activity.
+
+    ``nm_group`` > 1: the N:M PE of ``unit`` (`hwsim.rtl.NMPe`: the MAC behind a group-wide activation mux), with
+    the "random" or "zero" activity only.
     """
+    if nm_group > 1 and not isinstance(activity, str):
+        raise ValueError("an N:M PE's energy takes the 'random' or 'zero' activity, not a stream")
     if isinstance(activity, str):
         if activity not in ("random", "zero"):
             raise ValueError(f"activity must be 'random', 'zero' or a MacInputs stream, not {activity!r}")
@@ -135,9 +150,9 @@ def mac_energy(unit, *, activity: str | Sequence = "random", use_cache: bool = T
         described = f"stream:{digest}"
         cycles, lanes = stim["valid"].shape
     count_from = min(WARMUP, cycles - 1)
-    key = {**energy_cache_key(), "unit": unit.kind, "params": unit.params(), "activity": described, "cycles": cycles,
-           "lanes": lanes, "seed": seed, "warmup": count_from}
-    path = cache_path("energy", f"mac-{unit.kind}", key)
+    key = {**energy_cache_key(), "unit": unit.kind, "params": pe_params(unit, nm_group), "activity": described,
+           "cycles": cycles, "lanes": lanes, "seed": seed, "warmup": count_from}
+    path = cache_path("energy", f"mac-{unit.kind}" if nm_group == 1 else pe_top(unit, nm_group), key)
     use_cache_here = use_cache and model is None  # results of another calibration are not the cached ones
     cached = _cached_energy(path, use_cache_here)
     if cached is not None:
@@ -147,7 +162,7 @@ def mac_energy(unit, *, activity: str | Sequence = "random", use_cache: bool = T
         if cached is not None:
             return cached
         return _compute_energy(unit, activity, stim, lanes, cycles, seed, model, use_cache, count_from, described,
-                               path, use_cache_here)
+                               path, use_cache_here, nm_group)
 
 
 def _cached_energy(path, use_cache: bool) -> MacEnergy | None:
@@ -161,20 +176,20 @@ def _cached_energy(path, use_cache: bool) -> MacEnergy | None:
 
 
 def _compute_energy(unit, activity, stim, lanes, cycles, seed, model, use_cache, count_from, described, path,
-                    use_cache_here) -> MacEnergy:
+                    use_cache_here, nm_group: int = 1) -> MacEnergy:
     if stim is None:
-        stim = _random_mac_streams(unit, activity, lanes, cycles, seed)
+        stim = _random_mac_streams(unit, activity, lanes, cycles, seed, nm_group)
     if model is None:  # a cold cache synthesizes the MAC beside the calibration's designs
-        model, (netlist,) = calibrated_netlists([mac_netlist_job(unit)], use_cache=use_cache)
+        model, (netlist,) = calibrated_netlists([mac_netlist_job(unit, nm_group)], use_cache=use_cache)
     else:
-        netlist = mac_netlist(unit, use_cache=use_cache)
+        netlist = mac_netlist(unit, use_cache=use_cache, nm_group=nm_group)
     sim = simulate_gates(netlist, stim, lanes=lanes, count_from=count_from, outputs=())
     macs = int(stim["valid"][count_from:].astype(bool).sum()) or sim.counted_cycles * lanes
     parts = {k: model.pj(v) / macs for k, v in raw_energy_fj(netlist, sim).items()}
     area = netlist_area_um2(netlist)
     result = MacEnergy(
         kind=unit.kind,
-        params=unit.params(),
+        params=pe_params(unit, nm_group),
         activity=described,
         dynamic_pj_per_mac=sum(parts.values()),
         leakage_mw=leakage_mw(area),

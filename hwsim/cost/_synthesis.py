@@ -90,18 +90,28 @@ def cached_netlists(jobs: Sequence[NetlistJob], *, use_cache: bool = True) -> li
     return netlists
 
 
-def mac_netlist_job(unit) -> NetlistJob:
-    """The `NetlistJob` of a `hwsim.mac.MacUnit`'s RTL."""
+def pe_top(unit, nm_group: int = 1) -> str:
+    """Top module name of a PE's RTL: mac_<kind>, or nmpe<M>_<kind> for an N:M PE."""
+    return f"mac_{unit.kind}" if nm_group == 1 else f"nmpe{nm_group}_{unit.kind}"
+
+
+def pe_params(unit, nm_group: int = 1) -> dict:
+    """A PE's design parameters, as cache keys see them (a plain MAC's are its unit's, as before N:M PEs)."""
+    return unit.params() if nm_group == 1 else {**unit.params(), "nm_group": nm_group}
+
+
+def mac_netlist_job(unit, nm_group: int = 1) -> NetlistJob:
+    """The `NetlistJob` of a `hwsim.mac.MacUnit`'s RTL, or with ``nm_group`` > 1 of its N:M PE (`hwsim.rtl.NMPe`)."""
 
     def build() -> tuple[str, str]:
-        from ..rtl import mac_component, to_verilog  # amaranth only when we really synthesize
+        from ..rtl import pe_component, to_verilog  # amaranth only when we really synthesize
 
-        top = f"mac_{unit.kind}"
-        return to_verilog(mac_component(unit), top), top
+        top = pe_top(unit, nm_group)
+        return to_verilog(pe_component(unit, nm_group), top), top
 
-    return NetlistJob(f"mac_{unit.kind}", unit.params(), build)
+    return NetlistJob(pe_top(unit, nm_group), pe_params(unit, nm_group), build)
 
 
-def mac_netlist(unit, *, use_cache: bool = True) -> GateNetlist:
-    """Gate netlist of a `hwsim.mac.MacUnit`'s RTL (cached like `hwsim.cost.mac_area`)."""
-    return cached_netlists([mac_netlist_job(unit)], use_cache=use_cache)[0]
+def mac_netlist(unit, *, use_cache: bool = True, nm_group: int = 1) -> GateNetlist:
+    """Gate netlist of a `hwsim.mac.MacUnit`'s RTL, or of its N:M PE (cached like `hwsim.cost.mac_area`)."""
+    return cached_netlists([mac_netlist_job(unit, nm_group)], use_cache=use_cache)[0]

@@ -63,7 +63,8 @@ def cost_tables(cfg: AcceleratorConfig) -> CostTables:
     mem = cfg.memory
     unit = cfg.array.mac.unit
     pes = cfg.array.rows * cfg.array.cols
-    mac = mac_energy(unit)
+    nm_group = cfg.array.nm_group
+    mac = mac_energy(unit, nm_group=nm_group)  # an N:M engine's PE is the MAC behind its activation mux
     buffers = {"weight_sram": mem.weight_sram_kb, "act_sram": mem.act_sram_kb, "out_sram": mem.out_sram_kb}
     alu = reference_op_energy("int32_add")  # a vector lane's element-cycle: one 32-bit ALU operation
     ert = {("pe_array", "mac"): mac.dynamic_pj_per_mac}
@@ -80,7 +81,9 @@ def cost_tables(cfg: AcceleratorConfig) -> CostTables:
         area_mm2=area,
         leakage_w=sum(area.values()) * leakage_w_per_mm2(),
         sources={
-            "mac": f"gate-level toggles of the synthesized {unit.kind} MAC, calibrated on Horowitz int8 multiply",
+            "mac": f"gate-level toggles of the synthesized {unit.kind} MAC"
+                   + (f" behind its {nm_group}:1 N:M activation mux" if nm_group > 1 else "")
+                   + ", calibrated on Horowitz int8 multiply",
             "sram": "Horowitz ISSCC 2014, 45 nm: 64-bit read 8 KB 10 pJ, 32 KB 20 pJ, 1 MB 100 pJ (log-size interp.)",
             "dram": "Horowitz ISSCC 2014, 45 nm DRAM access energy",
             "vector": "one 32-bit add per element-cycle (synthesized reference adder, calibrated)",

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..arch import EngineConfig, GemmShape, check_block_mask, element_mask, tile_occupancy
+from ..arch import EngineConfig, GemmShape, check_block_mask, check_group_tokens, element_mask, tile_occupancy
 from ..mac import dot_saturate, int_dtype, saturate, wrap
 
 
@@ -78,10 +78,14 @@ def tile_schedule(t: GemmTiming) -> dict[str, np.ndarray]:
             "k_blocks": t.tile_blocks[nt]}
 
 
-def gemm_timing(cfg: EngineConfig, m: int, k: int, n: int, mask=None) -> GemmTiming:
+def gemm_timing(cfg: EngineConfig, m: int, k: int, n: int, mask=None, group_tokens: int | None = None
+                ) -> GemmTiming:
     """Exact start-to-done cycles of Y[m, n] = X[m, k] W[k, n] with W's kept blocks given by ``mask``
-    (shape (ceil(k / block_k), ceil(n / block_n)); None = dense)."""
+    (shape (ceil(k / block_k), ceil(n / block_n)); None = dense). N:M engines stream ``group_tokens`` weights of
+    each group of nm_group k (default: all of them; `hwsim.arch.nm_group_tokens` gives what a W needs)."""
     shape = GemmShape.of(cfg, m, k, n)
+    if group_tokens is not None:
+        check_group_tokens(cfg, group_tokens)
     mask = np.ones((shape.k_blocks, shape.n_blocks), bool) if mask is None else check_block_mask(cfg, shape, mask)
     blocks = tile_occupancy(cfg, shape, mask).sum(axis=0)
     # kept W elements, counted per block (edge blocks are clipped to K and N): O(blocks), not O(K N)
@@ -98,7 +102,7 @@ def gemm_timing(cfg: EngineConfig, m: int, k: int, n: int, mask=None) -> GemmTim
         last_issue = cfg.rows + total * shape.m + (total - 1) * gap
         cycles = last_issue + cfg.drain_delay + 1
         return GemmTiming(shape, cycles, shape.m * folds, blocks, macs, pes, gap, "ws", cfg.rows)
-    tokens = np.maximum(blocks * cfg.block_k, 1)  # an empty tile column still issues one clear token
+    tokens = np.maximum(blocks * cfg.block_tokens(group_tokens), 1)  # an empty column issues one clear token
     tiles = shape.m_tiles * shape.n_tiles
     last_issue = shape.m_tiles * int(tokens.sum()) + (tiles - 1) * cfg.gap  # first issue is cycle 1
     cycles = last_issue + cfg.drain_delay + cfg.rows  # done rises with the last tile's last row written

@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..arch import AcceleratorConfig, GemmShape, ceil_div
+from ..arch import AcceleratorConfig, GemmShape, ceil_div, nm_group_tokens
 from ..workload import GemmOp, UnmappedOp, VectorOp, Workload
 from ._actions import ActionCounts
 from ._datapath import layer_datapath
@@ -176,22 +176,37 @@ def _ws_timings(engine, op: GemmOp, chunk: int, mask) -> list:
     return [timing] * full + ([gemm_timing(engine, rest, op.k, op.n, mask)] if rest else [])
 
 
+def _group_tokens(op: GemmOp, workload: Workload, engine) -> int | None:
+    """N:M engines: tokens per group of nm_group k the layer's W needs (the most non-zero weights any group
+    keeps: 2 for a 2:4-pruned layer), all of them for a W that is an activation; None otherwise."""
+    if engine.nm_group == 1:
+        return None
+    name = op.weight if op.weight in workload.arrays else op.codes if op.codes in workload.arrays else None
+    if name is None:  # attention's activation x activation: every weight of every group
+        return engine.nm_group
+    w = np.asarray(workload.arrays[name]).reshape(-1, op.k, op.n)  # (groups or 1, k, n)
+    return max(nm_group_tokens(engine, g != 0) for g in w)
+
+
 def _gemm(op: GemmOp, workload: Workload, cfg: AcceleratorConfig) -> OpWork:
     arr, mem = cfg.array, cfg.memory
     engine = arr.engine()
     ws = engine.dataflow == "ws"
+    group_tokens = _group_tokens(op, workload, engine)
     shape = GemmShape.of(engine, op.m, op.k, op.n)
     structured = op.mask is not None
     mask = _hardware_block_mask(op, workload, shape, arr.block_k, arr.cols) if structured else None
     kp = shape.k_blocks * arr.block_k
     w_bits, x_bits, out_bits = _widths(op, cfg)
+    # a stored weight, N:M with its position in its group (not in dense mode, every weight of each group streamed)
+    w_lane = w_bits + (engine.idx_bits if group_tokens is not None and group_tokens < engine.nm_group else 0)
     chunk = _ws_m_chunk(op, cfg, kp, x_bits) if ws else None
     if mask is not None and mask.ndim == 3:  # grouped: every group timed with its own blocks, one after another
         groups, per_group = list(mask), 1  # the sums below already cover every group
     else:
         groups, per_group = [mask], op.count
     timings = [t for g in groups for t in (_ws_timings(engine, op, chunk, g) if ws else
-                                           [gemm_timing(engine, op.m, op.k, op.n, g)])]
+                                           [gemm_timing(engine, op.m, op.k, op.n, g, group_tokens)])]
     passes = len(timings) // len(groups)  # WS: passes over M per group; OS: 1
     compute = sum(t.cycles for t in timings) * per_group
     stored_blocks = sum(int(t.tile_blocks.sum()) for t in timings) // passes  # per tile column, summed
@@ -232,8 +247,11 @@ def _gemm(op: GemmOp, workload: Workload, cfg: AcceleratorConfig) -> OpWork:
                                        ) * arr.cols / width * per_group
         counts["out_sram", "read"] = partial * arr.cols * acc_bits / width * per_group
     else:
-        w_stream_reads = shape.m_tiles * tokens * arr.cols * w_bits / width * per_group
-        act_reads = shape.m_tiles * tokens * arr.rows * x_bits / width * per_group
+        # a token streams one W word (N:M: each weight with its position in its group) and one X word (N:M: the
+        # group's activations, read once for the group's tokens)
+        x_words = tokens if group_tokens is None else tokens / group_tokens
+        w_stream_reads = shape.m_tiles * tokens * arr.cols * w_lane / width * per_group
+        act_reads = shape.m_tiles * x_words * arr.rows * engine.nm_group * x_bits / width * per_group
         counts["out_sram", "write"] = (shape.m_tiles * shape.n_tiles * arr.rows * arr.cols * out_bits / width
                                        * op.count)
     if act_weight:
@@ -244,7 +262,7 @@ def _gemm(op: GemmOp, workload: Workload, cfg: AcceleratorConfig) -> OpWork:
             counts["dram", "read_bytes"] = second
             counts["act_sram", "write"] = second * 8 / width
     else:
-        w_bytes = stored_blocks * arr.block_k * arr.cols * w_bits / 8 * per_group
+        w_bytes = stored_blocks * engine.block_tokens(group_tokens) * arr.cols * w_lane / 8 * per_group
         if structured:
             w_bytes += stored_blocks * INDEX_BYTES_PER_BLOCK * per_group + (shape.n_tiles + 1) * PTR_BYTES * op.count
         counts["act_sram", "read"] = act_reads

@@ -4,6 +4,7 @@ A case (one GEMM problem on one engine) is a JSON-able dict:
     mac             {"kind": ..., **params}                     one MAC kind per engine
     rows, cols, block_k, block_n                                  the engine (`hwsim.arch.EngineConfig`)
     dataflow        "os" (default) or "ws" (block_k = rows)
+    nm_group, nm    N:M PEs with groups of nm_group k (optional), and W pruned to nm kept per group (optional)
     m, k, n                                                       the problem
     mask            a density in [0, 1], "single" (one kept block) or an explicit (k_blocks, n_blocks) 0/1 list
     w_zero          all-zero W codes (optional)
@@ -58,7 +59,8 @@ class GemmCase:
         """The problem-size inputs: m_tiles (OS) or m_rows (WS), n_tiles, k_blocks."""
         shape = self.images.shape
         m = {"m_rows": shape.m} if self.cfg.dataflow == "ws" else {"m_tiles": shape.m_tiles}
-        return {**m, "n_tiles": shape.n_tiles, "k_blocks": shape.k_blocks}
+        nm = {"group_tokens": self.images.group_tokens} if self.cfg.nm_group > 1 else {}
+        return {**m, "n_tiles": shape.n_tiles, "k_blocks": shape.k_blocks, **nm}
 
     @property
     def y_words(self) -> int:
@@ -71,7 +73,8 @@ class GemmCase:
         return shape.m if self.cfg.dataflow == "ws" else shape.m_tiles * self.cfg.rows
 
     def expected_cycles(self) -> int:
-        return gemm_timing(self.cfg, self.x.shape[0], self.x.shape[1], self.w.shape[1], self.mask).cycles
+        return gemm_timing(self.cfg, self.x.shape[0], self.x.shape[1], self.w.shape[1], self.mask,
+                           self.images.group_tokens).cycles
 
     def expected_y(self) -> np.ndarray:
         """Y over whole tiles: the model's Y, padded rows hold the bias alone and padded columns zero."""
@@ -94,7 +97,7 @@ def build_case(spec: dict) -> GemmCase:
     mac = dict(spec["mac"])
     unit = make_mac(mac.pop("kind"), **mac)
     cfg = EngineConfig(rows=spec["rows"], cols=spec["cols"], block_k=spec["block_k"], block_n=spec["block_n"],
-                       mac=unit, dataflow=spec.get("dataflow", "os"))
+                       mac=unit, dataflow=spec.get("dataflow", "os"), nm_group=spec.get("nm_group", 1))
     m, k, n = spec["m"], spec["k"], spec["n"]
     rng = np.random.default_rng(spec["seed"])
     extreme = bool(rng.random() < 0.35) if spec.get("extreme") is None else bool(spec["extreme"])
@@ -102,6 +105,11 @@ def build_case(spec: dict) -> GemmCase:
     # weights span the whole port, with the corners of each of its readings (posit and fixed for posit_or_fixed)
     w = (np.zeros((k, n), np.int64) if spec.get("w_zero")
          else _codes(rng, unit.w_bits, weight_corner_codes(unit), (k, n), extreme))
+    if spec.get("nm"):  # N:M-sparse W: nm random positions of every group of nm_group k kept in each column
+        g = cfg.nm_group
+        kp = -(-k // g) * g
+        keep = np.argsort(rng.random((kp // g, g, n)), axis=1) < spec["nm"]
+        w = np.where(keep.reshape(kp, n)[:k], w, 0)
     kb, nb = -(-k // cfg.block_k), -(-n // cfg.block_n)
     spec_mask = spec["mask"]
     if isinstance(spec_mask, str):
@@ -171,14 +179,17 @@ def run_depths(cases: list[GemmCase]) -> dict[str, int]:
 def run_id(run: list[dict]) -> str:
     s = run[0]
     mac = s["mac"]
-    return (f"{s.get('dataflow', 'os')}-{mac['kind']}-{mac.get('overflow', 'wrap')}-acc{mac.get('acc_bits', 'dflt')}"
-            f"-{s['rows']}x{s['cols']}"
+    nm = f"nm{s['nm_group']}-" if s.get("nm_group", 1) > 1 else ""
+    return (f"{s.get('dataflow', 'os')}-{nm}{mac['kind']}-{mac.get('overflow', 'wrap')}"
+            f"-acc{mac.get('acc_bits', 'dflt')}-{s['rows']}x{s['cols']}"
             f"-bk{s['block_k']}bn{s['block_n']}-" + "+".join(_problem_id(c) for c in run))
 
 
 def _problem_id(spec: dict) -> str:
     mask = spec["mask"] if not isinstance(spec["mask"], list) else "explicit"
     flags = "".join(f"-{f}" for f in ("w_zero", "bias", "slack", "extreme") if spec.get(f))
+    if spec.get("nm"):
+        flags += f"-{spec['nm']}of{spec['nm_group']}"
     return f"{spec['m']}x{spec['k']}x{spec['n']}-mask{mask}{flags}"
 
 
@@ -248,8 +259,9 @@ FEATURES = [
 
 def engine_spec(cfg: EngineConfig) -> dict:
     """The engine part of a case spec for ``cfg``."""
-    return {"mac": {"kind": cfg.mac.kind, **cfg.mac.params()}, "rows": cfg.rows, "cols": cfg.cols,
+    spec = {"mac": {"kind": cfg.mac.kind, **cfg.mac.params()}, "rows": cfg.rows, "cols": cfg.cols,
             "block_k": cfg.block_k, "block_n": cfg.block_n, "dataflow": cfg.dataflow}
+    return {**spec, "nm_group": cfg.nm_group} if cfg.nm_group > 1 else spec
 
 
 def engine_run(cfg: EngineConfig, depths: dict[str, int], problems: int, seed: int) -> list[dict]:
@@ -262,6 +274,8 @@ def engine_run(cfg: EngineConfig, depths: dict[str, int], problems: int, seed: i
     for p in range(problems):
         extra = {"mask": float(rng.choice([0.2, 0.5, 0.8]))} if p == 0 else dict(FEATURES[(p - 1) % len(FEATURES)])
         extra.pop("k", None)
+        if cfg.nm_group > 1:  # W pruned to N of every group, N from 1 to the group
+            extra["nm"] = int(rng.integers(1, cfg.nm_group + 1))
         limits = [4 * cfg.rows, 4 * cfg.block_k, 4 * cfg.cols]
         for _ in range(64):
             m, k, n = (int(rng.integers(1, lim + 1)) for lim in limits)
@@ -350,4 +364,41 @@ def ws_gemm_runs(seed: int = 2025, problems: int = 3) -> list[list[dict]]:
                 "bias": True}
     runs.append([{**explicit, "mask": [[1, 0], [0, 0], [1, 0]], "seed": seed * 1000 + 900},
                  {**explicit, "mask": [[0, 1], [1, 1], [0, 0]], "seed": seed * 1000 + 901, "bias": False}])
+    return runs
+
+
+# N:M engines (output-stationary, nm_group:1 activation muxes): group sizes 2 to 8, MAC kinds with and without a
+# mode, both overflow modes; block_k a multiple of the group
+NM_ENGINES = [
+    ("fixed", "saturate", True, (2, 2), "=", 2),
+    ("fixed", "wrap", False, (1, 3), "<", 4),
+    ("sp2", "saturate", True, (3, 2), ">", 4),
+    ("msq", "wrap", False, (2, 3), "=", 2),
+    ("posit_fixp", "saturate", False, (2, 2), "<", 8),
+    ("posit_quire", "wrap", True, (1, 2), "=", 3),
+    ("posit_or_fixed", "saturate", True, (2, 1), "=", 2),
+    ("fixed", "saturate", True, (4, 4), "<", 4),
+]
+
+
+def nm_gemm_runs(seed: int = 2026, problems: int = 4) -> list[list[dict]]:
+    """Deterministic runs on N:M engines: each engine of `NM_ENGINES` gets ``problems`` problems: W pruned to
+    N of every group (N from 1 to the group, which is dense W streamed as N:M), block masks as `gemm_runs`
+    (a random density, then `FEATURES`), M, K and N random in 1..12."""
+    rng = np.random.default_rng(seed)
+    runs: list[list[dict]] = []
+    feature = 0
+    for kind, overflow, tight, (rows, cols), rel, group in NM_ENGINES:
+        engine = {"mac": _mac(kind, rng, overflow, tight), "rows": rows, "cols": cols,
+                  "block_k": group * int(rng.integers(1, 3)), "block_n": _block_n(cols, rel, rng), "nm_group": group}
+        slack = bool(rng.random() < 0.3)
+        run = []
+        for p in range(problems):
+            extra = {"mask": float(rng.choice([0.5, 0.8, 1.0]))} if p == 0 else FEATURES[feature % len(FEATURES)]
+            feature += p > 0
+            spec = {**engine, "m": int(rng.integers(1, 13)), "k": int(rng.integers(1, 13)),
+                    "n": int(rng.integers(1, 13)), "bias": bool(rng.random() < 0.5), "slack": slack,
+                    "nm": int(rng.integers(1, group + 1)), "seed": seed * 1000 + 10 * len(runs) + p, **extra}
+            run.append(spec)
+        runs.append(run)
     return runs
