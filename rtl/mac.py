@@ -16,7 +16,7 @@ Stage 1 registers the product, stage 2 is the accumulator (``LATENCY`` = 2 from 
 
 from __future__ import annotations
 
-from amaranth.hdl import Array, Module, Mux, Signal, signed
+from amaranth.hdl import Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -280,8 +280,13 @@ class NMPe(wiring.Component):
     def elaborate(self, platform) -> Module:
         m = Module()
         m.submodules.mac = mac = mac_component(self.unit)
-        m.d.comb += [mac.valid.eq(self.valid), mac.clear.eq(self.clear), mac.w.eq(self.w),
-                     mac.x.eq(Array(self.xs)[self.idx]), self.acc.eq(mac.acc)]
+        # a chain of 2-way muxes, not an Array: Verilog's case statement for an Array index would sit at X in
+        # Icarus until one of its inputs changed after time 0 (a padding row's activations never do)
+        x = self.xs[0]
+        for e in range(1, self.group):
+            x = Mux(self.idx == e, self.xs[e], x)
+        m.d.comb += [mac.valid.eq(self.valid), mac.clear.eq(self.clear), mac.w.eq(self.w), mac.x.eq(x),
+                     self.acc.eq(mac.acc)]
         if self.unit.has_mode:
             m.d.comb += mac.mode.eq(self.mode)
         return m

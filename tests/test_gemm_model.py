@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hwsim.arch import EngineConfig, GemmShape, engine_images, tile_occupancy, unpack_lanes
+from hwsim.arch import EngineConfig, GemmShape, engine_images, nm_group_tokens, tile_occupancy, unpack_lanes
 from hwsim.mac import MAC_KINDS, make_mac
 from hwsim.sim import dense_cycles, gemm_outputs, gemm_timing, random_block_mask
 
@@ -248,3 +248,68 @@ def test_ws_images_hold_x_by_k_block_and_row(cfg, mkn, seed):
     kb, row, i = rng.integers(shape.k_blocks), rng.integers(m), rng.integers(cfg.rows)
     col = kb * cfg.rows + i
     assert words[kb * m + row, i] == (x[row, col] if col < k else 0)
+
+
+# ---- N:M PEs
+
+def _nm_cfg(r=4, c=4, bk=8, g=4, kind="fixed"):
+    return EngineConfig(rows=r, cols=c, block_k=bk, block_n=c, mac=make_mac(kind, **SMALL_MACS[kind]), nm_group=g)
+
+
+def _nm_weights(rng, k, n, g, keep):
+    """(k, n) random non-zero codes with exactly ``keep`` kept in every group of ``g`` k of every column."""
+    w = rng.integers(1, 8, size=(k, n))
+    kept = np.argsort(rng.random((k // g, g, n)), axis=1) < keep
+    return np.where(kept.reshape(k, n), w, 0)
+
+
+@given(st.integers(1, 4), st.integers(1, 40), st.integers(1, 6), st.integers(1, 40), st.integers(0, 2**31))
+def test_nm_streams_group_tokens_of_every_group(keep, m, kb, n, seed):
+    """N of every M kept: each stored block streams (block_k / M) x N tokens, and that is what the weights need."""
+    cfg = _nm_cfg()
+    k = kb * cfg.block_k
+    w = _nm_weights(np.random.default_rng(seed), k, n, cfg.nm_group, keep)
+    assert nm_group_tokens(cfg, w != 0) == keep
+    t = gemm_timing(cfg, m, k, n, group_tokens=keep)
+    dense = gemm_timing(cfg, m, k, n)
+    assert t.tile_tokens.tolist() == [kb * cfg.block_k // cfg.nm_group * keep] * dense.shape.n_tiles
+    assert dense.cycles == dense_cycles(cfg, m, k, n)
+    assert t.stream_cycles * cfg.nm_group == dense.stream_cycles * keep
+    assert t.cycles == dense.cycles - (dense.stream_cycles - t.stream_cycles)
+
+
+def test_nm_images_hold_each_kept_weight_with_its_position():
+    cfg = _nm_cfg(r=2, c=3, bk=8, g=4)
+    rng = np.random.default_rng(5)
+    w = _nm_weights(rng, 16, 6, 4, 2)
+    x = rng.integers(0, 16, size=(3, 16))
+    shape = GemmShape.of(cfg, 3, 16, 6)
+    im = engine_images(cfg, x, w, np.ones((shape.k_blocks, shape.n_blocks), bool))
+    assert im.group_tokens == 2 and len(im.wmem) == shape.k_blocks * shape.n_tiles * (8 // 4) * 2
+    lanes = unpack_lanes(im.wmem, 3, cfg.mac.w_bits + cfg.idx_bits, signed=False)
+    codes, pos = lanes & ((1 << cfg.mac.w_bits) - 1), lanes >> cfg.mac.w_bits
+    # tile column nt, K-block kb, group gl, slot s -> word ((nt * k_blocks + kb) * 2 + gl) * 2 + s
+    for nt in range(shape.n_tiles):
+        for kb in range(shape.k_blocks):
+            for gl in range(2):
+                for j in range(3):
+                    k0 = kb * 8 + gl * 4
+                    want = [(int(w[k0 + e, nt * 3 + j]), e) for e in range(4) if w[k0 + e, nt * 3 + j]]
+                    words = [((nt * shape.k_blocks + kb) * 2 + gl) * 2 + s for s in range(2)]
+                    assert [(int(codes[q, j]), int(pos[q, j])) for q in words] == want
+    xw = unpack_lanes(im.xmem, 2 * 4, cfg.mac.x_bits, signed=False)  # lane i * 4 + e of group word g
+    assert xw.shape == (shape.m_tiles * 16 // 4, 8) and xw[1, 1 * 4 + 2] == x[1, 1 * 4 + 2]
+    with pytest.raises(ValueError, match="group_tokens=1, but a group of 4 k keeps 2"):
+        engine_images(cfg, x, w, np.ones((shape.k_blocks, shape.n_blocks), bool), group_tokens=1)
+
+
+def test_nm_configurations_are_checked():
+    with pytest.raises(ValueError, match="N:M PEs .* are output-stationary"):
+        EngineConfig(rows=4, cols=4, block_k=4, block_n=4, mac=make_mac("fixed"), dataflow="ws", nm_group=2)
+    with pytest.raises(ValueError, match="nm_group=3 must divide block_k=4"):
+        _nm_cfg(bk=4, g=3)
+    with pytest.raises(ValueError, match="nm_group must be"):
+        _nm_cfg(bk=32, g=32)
+    with pytest.raises(ValueError, match="group_tokens must be"):
+        gemm_timing(_nm_cfg(), 4, 8, 4, group_tokens=5)
+    assert nm_group_tokens(_cfg(), np.ones((8, 4), bool)) == 1  # no N:M PEs: one token per k

@@ -132,3 +132,26 @@ def test_depths_are_checked():
     for name, bad in (("x_depth", 3), ("w_depth", 0), ("idx_depth", 1.5), ("max_n_tiles", 0), ("y_depth", 1)):
         with pytest.raises(ValueError, match=name):
             BlockSparseGemm(cfg, **{**good, name: bad})
+
+
+def test_nm_parity_catches_a_mux_that_ignores_the_position(monkeypatch):
+    """The N:M runs are sensitive to the activation mux: one that always takes the group's first activation
+    gives wrong Y."""
+    from amaranth.hdl import Module
+
+    import hwsim.rtl.mac as mac_rtl
+
+    def first_only(self, platform):
+        m = Module()
+        m.submodules.mac = mac = mac_rtl.mac_component(self.unit)
+        m.d.comb += [mac.valid.eq(self.valid), mac.clear.eq(self.clear), mac.w.eq(self.w), mac.x.eq(self.x0),
+                     self.acc.eq(mac.acc)]
+        if self.unit.has_mode:
+            m.d.comb += mac.mode.eq(self.mode)
+        return m
+
+    monkeypatch.setattr(mac_rtl.NMPe, "elaborate", first_only)
+    cases = [build_case(spec) for spec in NM_RUNS[0]]
+    reports = [check_result(case, words, cycles) for case, (words, cycles, _) in zip(cases, run_in_amaranth(cases),
+                                                                                      strict=True)]
+    assert any(r and "Y element(s) differ" in r for r in reports)

@@ -293,3 +293,55 @@ def test_weight_stationary_needs_room_for_one_row_of_partial_sums(mlp_workload):
         simulate_workload(mlp_workload, ws(out_sram_kb=0.01))
     with pytest.raises(ValueError, match="array: a weight-stationary array .* block_k must equal rows, not 4"):
         config_from_dict({"array": {"rows": 8, "block_k": 4, "dataflow": "ws"}})
+
+
+def nm(group: int = 4, **memory) -> AcceleratorConfig:
+    cfg = small(**memory).to_dict()
+    cfg["array"]["nm_group"] = group
+    return config_from_dict(cfg)
+
+
+@pytest.fixture(scope="module")
+def nm_workload(torch_one_thread):
+    model = create_model("digits_mlp")
+    prune(model, "nm:2:4")
+    return capture(model, (torch.randn(64, 64),), name="digits_mlp")
+
+
+@pytest.mark.parametrize("group", [4, 8])
+def test_nm_pes_stream_half_the_k_steps_of_a_2_4_layer(nm_workload, group):
+    """2:4 keeps at most 4 of every 8 too: groups of 8 take 4 tokens, groups of 4 take 2; either way the weight
+    GEMMs stream half the K-steps of the plain engine, and store each weight with its position."""
+    plain, cfg = small(), nm(group)
+    engine = cfg.array.engine()
+    for op, r, p in zip(nm_workload, simulate_workload(nm_workload, cfg), simulate_workload(nm_workload, plain),
+                        strict=True):
+        if op.kind != "gemm":
+            continue
+        tokens = group // 2
+        assert r.compute_cycles == gemm_timing(engine, op.m, op.k, op.n, group_tokens=tokens).cycles
+        stream = gemm_timing(plain.array.engine(), op.m, op.k, op.n).stream_cycles
+        assert p.compute_cycles - r.compute_cycles == stream // 2
+        w_bits = cfg.array.mac.unit.w_bits
+        assert r.actions["weight_sram", "write"] == pytest.approx(  # the weights filled from DRAM
+            p.actions["weight_sram", "write"] / 2 * (w_bits + engine.idx_bits) / w_bits)
+        assert r.actions["act_sram", "read"] == pytest.approx(p.actions["act_sram", "read"])
+
+
+def test_nm_pes_run_a_dense_layer_at_dense_speed_and_traffic(mlp_workload):
+    cfg = nm(4)
+    for r, p in zip(simulate_workload(mlp_workload, cfg), simulate_workload(mlp_workload, small()), strict=True):
+        assert r.compute_cycles == p.compute_cycles
+        assert r.actions == p.actions
+
+
+def test_nm_pes_cost_their_mux():
+    """The N:M PE is synthesized and simulated as its own design: more area and energy per MAC than the MAC."""
+    from hwsim.cost import cost_tables
+
+    plain, with_mux = cost_tables(small()), cost_tables(nm(4))
+    assert with_mux.area_mm2["pe_array"] > plain.area_mm2["pe_array"]
+    assert with_mux.energy_pj["pe_array", "mac"] > plain.energy_pj["pe_array", "mac"]
+    assert "4:1 N:M activation mux" in with_mux.sources["mac"]
+    with pytest.raises(ValueError, match="nm_group=4 must divide block_k=2"):
+        config_from_dict({"array": {"rows": 8, "block_k": 2, "nm_group": 4}})

@@ -84,6 +84,19 @@ def test_the_engine_passes_and_a_broken_pe_is_caught(tmp_path, capsys):
     assert re.search(r"GEMM case \{.*\}: \d+ Y element\(s\) differ.*Y\[\d+, \d+\] expected -?\d+, got -?\d+", out)
 
 
+def test_an_nm_engine_passes_and_exports_its_group(tmp_path, capsys):
+    require_simulator("icarus")
+    engine = ["--param", "rows=2", "--param", "cols=2", "--param", "block_k=8", "--param", "nm_group=4",
+              "--param", "mac=sp2", "--param", "w_bits=4"]
+    assert main(["rtl", "verify", "gemm", *engine, "--seed", "2"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("PASS: gemm 2x2 output-stationary sp2") and "N:M PEs in groups of 4" in out
+    assert main(["rtl", "export", "gemm", *engine, "-o", str(tmp_path)]) == 0
+    meta = json.loads((tmp_path / "gemm.json").read_text())
+    assert meta["nm_group"] == 4 and meta["word_bits"]["wmem"] == 2 * (4 + 2)
+    assert meta["ports"]["group_tokens"] == {"direction": "input", "width": 3, "signed": False}
+
+
 def test_the_weight_stationary_engine_passes_and_a_pe_that_drops_its_product_is_caught(tmp_path, capsys):
     require_simulator("icarus")
     engine = ["--param", "rows=2", "--param", "cols=2", "--param", "dataflow=ws", "--param", "mac=fixed",
@@ -111,6 +124,8 @@ def test_the_weight_stationary_engine_passes_and_a_pe_that_drops_its_product_is_
     (["rtl", "verify", "gemm", "--param", "mac=gpu"], "--param mac must be one of"),
     (["rtl", "verify", "gemm", "--param", "dataflow=is"], "dataflow must be one of os, ws, not 'is'"),
     (["rtl", "verify", "gemm", "--param", "dataflow=ws", "--param", "block_k=3"], "block_k must equal rows"),
+    (["rtl", "verify", "gemm", "--param", "dataflow=ws", "--param", "nm_group=2"], "are output-stationary: dataflow must be os"),
+    (["rtl", "verify", "gemm", "--param", "nm_group=3"], "nm_group=3 must divide block_k=4"),
     (["rtl", "verify", "fixed", "--top", "x"], "--top names the top module of --verilog"),
     (["rtl", "verify", "fixed", "--verilog", "no_such.v"], "verilog file 'no_such.v' does not exist"),
     (["rtl", "verify", "fixed", "--cycles", "0"], "--cycles must be at least 1"),
