@@ -243,14 +243,25 @@ def _cmd_rtl_export_engine(args: argparse.Namespace) -> None:
 
 
 def _cmd_rtl_verify(args: argparse.Namespace) -> int:
-    from .verify import verify_gemm, verify_mac
+    from .verify import verify_gemm, verify_lut, verify_mac
 
     if args.cycles < 1:
         raise UsageError(f"--cycles must be at least 1, not {args.cycles}")
     if args.top and not args.verilog:
         raise UsageError("--top names the top module of --verilog FILE; the generated design's is mac_<kind> "
-                         "(gemm for the engine)")
-    if args.unit == "gemm":
+                         "(gemm for the engine, lut_<model> for a LUT network)")
+    if args.unit == "lut":
+        params = _parse_params(args.param)
+        unknown = sorted(set(params) - {"model", "mode"})
+        if unknown or "model" not in params:
+            raise UsageError(f"--param: a LUT network takes model=NAME|FILE.py and mode=full|observed"
+                             f"{f', not {unknown[0]}' if unknown else ''}")
+        model, mode = str(params["model"]), str(params.get("mode", "full"))
+        build = args.build or (Path("build") / "verify-lut" if args.waves else None)
+        r = verify_lut(model, mode=mode, sim=args.sim, samples=args.cycles, seed=args.seed, verilog=args.verilog,
+                       top=args.top, build_dir=build, waves=args.waves)
+        what = f"LUT network {model} ({mode})"
+    elif args.unit == "gemm":
         cfg, depths = _rtl_engine(args)
         build = args.build or (Path("build") / "verify-gemm" if args.waves else None)
         # --cycles: the engine runs whole problems, one per 500 cycles asked for (at least 2)
@@ -623,15 +634,16 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("-o", "--output", type=Path, required=True, help="folder for <top>.v and <top>.json")
     export.add_argument("--name", help="top module name (default mac_<kind>, or gemm)")
     export.set_defaults(func=_cmd_rtl_export)
-    verify = rsub.add_parser("verify", help="run the project's cocotb bench for a MAC kind or the engine against "
-                             "its generated RTL, or against your own Verilog with the same ports")
-    verify.add_argument("unit", metavar="UNIT", help=unit_help)
+    verify = rsub.add_parser("verify", help="run the project's cocotb bench for a MAC kind, the engine or a LUT "
+                             "network against its generated RTL, or against your own Verilog with the same ports")
+    verify.add_argument("unit", metavar="UNIT", help=unit_help + "; verify also takes lut, a LUT network "
+                        "(--param model=NAME|FILE.py --param mode=full|observed)")
     verify.add_argument("--param", action="append", metavar="K=V", help=param_help)
     verify.add_argument("--sim", choices=("icarus", "verilator"), default="icarus", help="HDL simulator (default "
                         "icarus)")
     verify.add_argument("--cycles", type=int, default=2000, metavar="N", help="random stimulus cycles (default "
                         "2000; MACs of 12 input bits or fewer also get every code pair first; gemm: one random "
-                        "problem per 500, at least 2)")
+                        "problem per 500, at least 2; lut: samples, one per cycle)")
     verify.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the random stimulus")
     verify.add_argument("--verilog", type=Path, metavar="FILE", help="your own Verilog of the unit (same ports as "
                         "hwsim rtl export writes) instead of the generated one")

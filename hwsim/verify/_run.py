@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ._simulators import SIMULATORS, build_args, simulator_env
 
-__all__ = ["VerifyResult", "run_cocotb", "verify_gemm", "verify_mac"]
+__all__ = ["VerifyResult", "run_cocotb", "verify_gemm", "verify_lut", "verify_mac"]
 
 
 @dataclass(frozen=True)
@@ -172,3 +172,52 @@ def verify_mac(unit, *, sim: str = "icarus", cycles: int = 2000, seed: int = 0, 
                "HWSIM_REPORT": str(work / "mismatch.txt")}
         return _result(design, sim, stimulus, work, waves, build_dir,
                        run_cocotb(sim, source, top, "hwsim.verify.tb_mac", env, work, waves))
+
+
+def verify_lut(model, *, mode: str = "full", sim: str = "icarus", samples: int = 2000, seed: int = 0, verilog=None,
+               top: str | None = None, build_dir=None, waves: bool = False) -> VerifyResult:
+    """Stream ``samples`` inputs, one per cycle, through LUT network ``model`` (a registry name or model file, as
+    `hwsim.lut.lut_design`) built in ``mode``, and check every output bit for bit against the quantized torch
+    model, ``latency`` cycles after its sample, with y_valid. Full mode specifies every input pattern, so the
+    samples are the model's held-out inputs (its training inputs without them) topped up with random ones;
+    observed mode only the patterns its training inputs show, so the samples are those. ``seed`` picks them.
+    ``verilog``, ``top`` (default lut_<name>), ``build_dir`` and ``waves`` as in `verify_mac`."""
+    import numpy as np
+    import torch
+
+    from ..lut import design_inputs, lut_design
+    from ..lut._network import _train_inputs, load_lut_model
+
+    _check_run(sim, samples, "samples", waves, build_dir)
+    module, name, mdata = load_lut_model(model)
+    observed = mode == "observed"
+    train = _train_inputs(mdata, name) if observed else None
+    design = lut_design(module, mode, train, name=name)
+    rng = np.random.default_rng(seed)
+    if observed:
+        pool, source = train, "training inputs"
+    else:
+        splits = [] if mdata is None else [s for s in (mdata.test, mdata.train) if s]
+        pool = torch.cat([b[0][0] for b in splits[0]]) if splits else torch.zeros(0, design.in_features)
+        source = "held-out inputs" if mdata is not None and mdata.test else "training inputs" if splits else ""
+    take = rng.permutation(len(pool))[:samples]
+    x = pool[torch.as_tensor(take, dtype=torch.long)]
+    extra = samples - len(x)
+    if extra > 0 and not observed:  # full mode: random inputs too, spread over and past the quantizer's range
+        scale = float(pool.std()) if len(pool) > 1 else 1.0
+        noise = torch.as_tensor(rng.standard_normal((extra, design.in_features)) * 2 * scale, dtype=pool.dtype)
+        x = torch.cat([x, noise])
+        source = f"{len(take)} {source} and {extra} random inputs" if len(take) else f"{extra} random inputs"
+    else:
+        source = f"{len(x)} {source}"
+    codes_in, codes_out = design_inputs(module, x)
+    top = top or design.top
+    stimulus = f"{source} (seed {seed}), {design.mode} mode, latency {design.latency}"
+    with _workdir(build_dir) as work:
+        source_file, described = _source(verilog, top, design.component, work)
+        case = work / "lut_case.json"
+        case.write_text(json.dumps({"latency": design.latency, "inputs": design.pack(codes_in),
+                                    "expected": design.pack_outputs(codes_out)}))
+        env = {"HWSIM_LUT": str(case), "HWSIM_REPORT": str(work / "mismatch.txt")}
+        return _result(described, sim, stimulus, work, waves, build_dir,
+                       run_cocotb(sim, source_file, top, "hwsim.verify.tb_lut", env, work, waves))

@@ -97,6 +97,29 @@ def test_an_nm_engine_passes_and_exports_its_group(tmp_path, capsys):
     assert meta["ports"]["group_tokens"] == {"direction": "input", "width": 3, "signed": False}
 
 
+def test_a_lut_network_passes_and_a_flipped_output_bit_is_caught(tmp_path, capsys):
+    require_simulator("icarus")
+    lut = ["--param", "model=cancer_lut", "--param", "mode=full"]
+    assert main(["rtl", "verify", "lut", *lut, "--cycles", "300", "--seed", "1"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("PASS: LUT network cancer_lut (full), generated lut_cancer_lut on icarus: 143 held-out "
+                          "inputs and 157 random inputs (seed 1), full mode, latency 3")
+    assert main(["rtl", "verify", "lut", "--param", "model=cancer_lut", "--param", "mode=observed", "--cycles", "50",
+                 "--sim", "icarus"]) == 0
+    assert "50 training inputs (seed 0), observed mode" in capsys.readouterr().out
+    assert main(["lut", "export", "cancer_lut", "-o", str(tmp_path)]) == 0
+    verilog = (tmp_path / "lut_cancer_lut.v").read_text()
+    top = verilog.index("module lut_cancer_lut(")
+    out_assign = re.compile(r"assign y = ([^;]+);").search(verilog, top)
+    broken = verilog[:out_assign.start()] + f"assign y = ({out_assign.group(1)}) ^ 1;" + verilog[out_assign.end():]
+    (tmp_path / "broken.v").write_text(broken)
+    capsys.readouterr()
+    assert main(["rtl", "verify", "lut", *lut, "--verilog", str(tmp_path / "broken.v"), "--cycles", "20"]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("FAIL: LUT network cancer_lut (full), broken.v (top lut_cancer_lut)")
+    assert re.search(r"cycle 3: sample 0, x = 0x[0-9a-f]+: y expected 0x[0-9a-f]+, got 0x[0-9a-f]+", out)
+
+
 def test_the_weight_stationary_engine_passes_and_a_pe_that_drops_its_product_is_caught(tmp_path, capsys):
     require_simulator("icarus")
     engine = ["--param", "rows=2", "--param", "cols=2", "--param", "dataflow=ws", "--param", "mac=fixed",
@@ -124,7 +147,12 @@ def test_the_weight_stationary_engine_passes_and_a_pe_that_drops_its_product_is_
     (["rtl", "verify", "gemm", "--param", "mac=gpu"], "--param mac must be one of"),
     (["rtl", "verify", "gemm", "--param", "dataflow=is"], "dataflow must be one of os, ws, not 'is'"),
     (["rtl", "verify", "gemm", "--param", "dataflow=ws", "--param", "block_k=3"], "block_k must equal rows"),
-    (["rtl", "verify", "gemm", "--param", "dataflow=ws", "--param", "nm_group=2"], "are output-stationary: dataflow must be os"),
+    (["rtl", "verify", "gemm", "--param", "dataflow=ws", "--param", "nm_group=2"],
+     "are output-stationary: dataflow must be os"),
+    (["rtl", "verify", "lut", "--param", "mode=full"], "a LUT network takes model=NAME|FILE.py"),
+    (["rtl", "verify", "lut", "--param", "model=cancer_lut", "--param", "bits=3"], "mode=full|observed, not bits"),
+    (["rtl", "verify", "lut", "--param", "model=cancer_lut", "--param", "mode=half"], "mode must be one of full"),
+    (["rtl", "verify", "lut", "--param", "model=digits_mlp"], "DigitsMLP is not a LUT network"),
     (["rtl", "verify", "gemm", "--param", "nm_group=3"], "nm_group=3 must divide block_k=4"),
     (["rtl", "verify", "fixed", "--top", "x"], "--top names the top module of --verilog"),
     (["rtl", "verify", "fixed", "--verilog", "no_such.v"], "verilog file 'no_such.v' does not exist"),

@@ -41,7 +41,7 @@ def _run(design, inputs, expected, sim, tmp_path):
     case = tmp_path / "case.json"
     case.write_text(json.dumps({"latency": design.latency, "inputs": inputs, "expected": expected}))
     env = {"HWSIM_LUT": str(case), "HWSIM_REPORT": str(tmp_path / "mismatch.txt")}
-    run_bench(sim, source, design.top, "tb_lut", env, tmp_path)
+    run_bench(sim, source, design.top, "hwsim.verify.tb_lut", env, tmp_path)
 
 
 @pytest.mark.parametrize("name,mode,split,sim", CASES, ids=["-".join(c) for c in CASES])

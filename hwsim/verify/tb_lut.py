@@ -1,9 +1,9 @@
 """cocotb bench for one LUT network (`hwsim.rtl.LutNetwork`): streams samples, one per cycle, and checks every
 result, its timing and the valid flag.
 
-Run through tests/rtl/test_lut_cocotb.py, which writes the case to the JSON file named by HWSIM_LUT: the
-pipeline latency, the ``x`` port value of every sample and the ``y`` value the quantized torch model gives for
-it; HWSIM_REPORT names a file that receives the first mismatch.
+Run by `hwsim.verify.verify_lut` (``hwsim rtl verify lut``) and tests/rtl/test_lut_cocotb.py, which write the case
+to the JSON file named by HWSIM_LUT: the pipeline latency, the ``x`` port value of every sample and the ``y`` value
+the quantized torch model gives for it; HWSIM_REPORT names a file that receives the first mismatch.
 """
 
 from __future__ import annotations
@@ -18,9 +18,16 @@ from cocotb.triggers import FallingEdge
 
 from hwsim.verify._bench import reset
 
+PORTS = ("clk", "rst", "x", "valid", "y", "y_valid")
+
 
 @cocotb.test()
 async def lut_network_matches_torch(dut):
+    missing = [p for p in PORTS if not hasattr(dut, p)]
+    if missing:  # a user's own Verilog (hwsim rtl verify lut --verilog) must have the generated design's ports
+        report = f"the design has no port {', '.join(missing)}; a LUT network's are {', '.join(PORTS)}"
+        Path(os.environ["HWSIM_REPORT"]).write_text(report)
+        raise AssertionError(report)
     case = json.loads(Path(os.environ["HWSIM_LUT"]).read_text())
     latency, inputs, expected = case["latency"], case["inputs"], case["expected"]
     Clock(dut.clk, 10, unit="ns").start()
