@@ -189,7 +189,7 @@ class BlockSparseGemm(_GemmEngine):
         m.d.comb += tpb.eq(self.group_tokens * (bk // NG) if NG > 1 else bk)
         gl = Signal(range(bk // NG))
         slot = Signal(range(NG))
-        slot_end = (slot + 1 == self.group_tokens) if NG > 1 else 1
+        restart = [gl.eq(0), slot.eq(0)] if NG > 1 else []  # a new block (or tile) starts at group 0, slot 0
 
         ptr_lo = mems["ptr"].read_port(domain="comb")  # ptr[next tile column]: where its blocks start
         ptr_hi = mems["ptr"].read_port(domain="comb")  # ptr[nt + 1]: where this column's blocks end
@@ -218,11 +218,11 @@ class BlockSparseGemm(_GemmEngine):
         busy = self.busy
         with m.If(~busy & self.start):
             m.d.sync += [busy.eq(1), self.done.eq(0), run.eq(1), gap.eq(0), first.eq(1), mt.eq(0), nt.eq(0),
-                         xbase.eq(0), q.eq(ptr_lo.data), kk.eq(0), gl.eq(0), slot.eq(0)]
+                         xbase.eq(0), q.eq(ptr_lo.data), kk.eq(0), *restart]
         with m.Elif(issue):
             m.d.sync += first.eq(0)
             with m.If(tok_last):
-                m.d.sync += [gl.eq(0), slot.eq(0)]
+                m.d.sync += restart
                 with m.If(tile_last):
                     m.d.sync += run.eq(0)
                 with m.Else():
@@ -230,11 +230,11 @@ class BlockSparseGemm(_GemmEngine):
                     with m.If(nt_wrap):
                         m.d.sync += [mt.eq(mt + 1), xbase.eq(xbase + self.k_blocks * (bk // NG))]
             with m.Elif(kk_end):
-                m.d.sync += [kk.eq(0), q.eq(q + 1), gl.eq(0), slot.eq(0)]
+                m.d.sync += [kk.eq(0), q.eq(q + 1), *restart]
             with m.Else():
                 m.d.sync += kk.eq(kk + 1)
                 if NG > 1:
-                    with m.If(slot_end):
+                    with m.If(slot + 1 == self.group_tokens):
                         m.d.sync += [slot.eq(0), gl.eq(gl + 1)]
                     with m.Else():
                         m.d.sync += slot.eq(slot + 1)

@@ -117,6 +117,6 @@ def engine_area(cfg, *, depths: dict | None = None, use_cache: bool = True) -> E
         report = synthesize_verilog(verilog, "gemm", design="gemm", params=design)
         cell_area = netlist_area_um2(synthesize_netlist(verilog, "gemm"))
         write_cached(path, {"report": report.to_dict(), "cell_area_um2": cell_area}, use_cache)
-    pe_cell = netlist_area_um2(mac_netlist(cfg.mac, use_cache=use_cache))
+    pe_cell = netlist_area_um2(mac_netlist(cfg.mac, use_cache=use_cache, nm_group=cfg.nm_group))
     return EngineArea(cfg.rows, cfg.cols, cfg.block_k, cfg.block_n, mac, depths, report,
-                      mac_area(cfg.mac, use_cache=use_cache), cell_area, pe_cell, cfg.dataflow)
+                      mac_area(cfg.mac, use_cache=use_cache, nm_group=cfg.nm_group), cell_area, pe_cell, cfg.dataflow)
