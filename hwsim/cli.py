@@ -172,7 +172,8 @@ def _cmd_rtl_area_engine(args: argparse.Namespace) -> None:
     print(f"  of which PEs: {a.pes} x {pe.luts} LUTs = {a.pes * pe.luts} ({100 * a.pes * pe.luts / r.luts:.1f} %), "
           f"{a.pes} x {pe.ffs} FFs = {a.pes * pe.ffs}")
     print(f"  cells: {a.cell_area_um2:,.0f} um^2 (gate flow, memories as flip-flops); the cost model's PE array "
-          f"{a.pes} x {a.pe_cell_area_um2:,.0f} = {a.pe_array_um2:,.0f} um^2")
+          f"{a.pes} x {a.pe_cell_area_um2:,.0f} = {a.pe_array_um2:,.0f} um^2, {a.model_um2:,.0f} um^2 with its "
+          "calibrated engine overhead (memories excluded: priced as SRAM)")
 
 
 def _cmd_rtl_area(args: argparse.Namespace) -> None:

@@ -325,3 +325,34 @@ def test_leakage_is_static_power_times_time_and_totals_add_up():
     assert total.by_component["mac"] == pytest.approx(10.0 * 1e-12)
     assert total.by_component["leakage"] == pytest.approx(leakage_energy_pj(ert, 40, 500.0) * 1e-12)
     assert total.total == pytest.approx(sum(op.total for op in ops) * 1e-12)
+
+
+def test_engine_overhead_is_fitted_to_the_synthesized_engines():
+    """The factor on PEs x PE area follows each measured engine within the spread between the two MACs it was
+    measured on (a + b / sqrt(PEs) over both), falls as arrays grow, and is larger for WS and N:M engines."""
+    from hwsim.cost import engine_overhead
+    from hwsim.cost._data import data_view
+
+    for kind, points in data_view("engine_overhead.yaml")["engines"].items():
+        dataflow, nm = ("os", int(kind[5:])) if kind.startswith("os_nm") else (kind, 1)
+        for p in points:
+            assert engine_overhead(dataflow, p["pes"], nm) == pytest.approx(p["ratio"], rel=0.06)
+    for dataflow in ("os", "ws"):
+        assert engine_overhead(dataflow, 4) > engine_overhead(dataflow, 64) > engine_overhead(dataflow, 1024) > 1
+    assert engine_overhead("ws", 1024) > engine_overhead("os", 1024)
+    assert engine_overhead("os", 1024, 4) > engine_overhead("os", 1024, 2) > engine_overhead("os", 1024)
+    with pytest.raises(ValueError, match="N:M engines are output-stationary"):
+        engine_overhead("ws", 16, 4)
+
+
+def test_the_pe_array_area_carries_the_engine_overhead():
+    from hwsim.arch import config_from_dict
+    from hwsim.cost import engine_overhead, mac_energy
+
+    for array in ({"dataflow": "os"}, {"dataflow": "ws"}, {"nm_group": 4}):
+        cfg = config_from_dict({"array": {"rows": 8, "cols": 16, "block_k": 8, **array}})
+        t = cost_tables(cfg)
+        pe = mac_energy(cfg.array.mac.unit, nm_group=cfg.array.nm_group).area_um2
+        factor = engine_overhead(cfg.array.dataflow, 128, cfg.array.nm_group)
+        assert t.area_mm2["pe_array"] == pytest.approx(128 * pe * factor * 1e-6)
+        assert f"x {factor:.3f}" in t.sources["pe_array_area"]

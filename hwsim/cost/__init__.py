@@ -16,6 +16,7 @@ from ._calibration import (
 from ._cells import leakage_w_per_mm2
 from ._data import cell_table, horowitz_table
 from ._engine_area import ENGINE_DEPTHS, EngineArea, default_engine_depths, engine_area
+from ._engine_overhead import engine_overhead
 from ._gatesim import GateSim, simulate_gates
 from ._layer_energy import layer_mac_energy, layer_mac_stimulus
 from ._mac_energy import MacEnergy, mac_energy
@@ -64,6 +65,7 @@ __all__ = [
     "dram_energy_pj_per_bit",
     "dynamic_energy_pj",
     "engine_area",
+    "engine_overhead",
     "gate_energy_model",
     "horowitz_table",
     "layer_mac_energy",

@@ -61,6 +61,7 @@ class EngineArea:
     cell_area_um2: float
     pe_cell_area_um2: float
     dataflow: str = "os"
+    nm_group: int = 1
 
     @property
     def pes(self) -> int:
@@ -72,12 +73,19 @@ class EngineArea:
         return self.pes * self.pe_cell_area_um2
 
     @property
+    def model_um2(self) -> float:
+        """The cost model's calibrated engine area: the PE-array term x `engine_overhead` (memories excluded)."""
+        from ._engine_overhead import engine_overhead
+
+        return self.pe_array_um2 * engine_overhead(self.dataflow, self.pes, self.nm_group)
+
+    @property
     def lutram(self) -> int:
         return sum(n for cell, n in self.report.fpga_cells.items() if cell.startswith("RAM"))
 
     def to_dict(self) -> dict:
         out = asdict(self)
-        out.update(pes=self.pes, pe_array_um2=self.pe_array_um2, lutram=self.lutram)
+        out.update(pes=self.pes, pe_array_um2=self.pe_array_um2, model_um2=self.model_um2, lutram=self.lutram)
         return out
 
 
@@ -119,4 +127,5 @@ def engine_area(cfg, *, depths: dict | None = None, use_cache: bool = True) -> E
         write_cached(path, {"report": report.to_dict(), "cell_area_um2": cell_area}, use_cache)
     pe_cell = netlist_area_um2(mac_netlist(cfg.mac, use_cache=use_cache, nm_group=cfg.nm_group))
     return EngineArea(cfg.rows, cfg.cols, cfg.block_k, cfg.block_n, mac, depths, report,
-                      mac_area(cfg.mac, use_cache=use_cache, nm_group=cfg.nm_group), cell_area, pe_cell, cfg.dataflow)
+                      mac_area(cfg.mac, use_cache=use_cache, nm_group=cfg.nm_group), cell_area, pe_cell, cfg.dataflow,
+                      cfg.nm_group)

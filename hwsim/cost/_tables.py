@@ -57,6 +57,7 @@ def cost_tables(cfg: AcceleratorConfig) -> CostTables:
     """Build the ERT/ART of ``cfg`` (MAC entries synthesized and simulated once, then cached on disk)."""
     from ._calibration import reference_op_energy
     from ._cells import leakage_w_per_mm2
+    from ._engine_overhead import engine_overhead
     from ._mac_energy import mac_energy
     from ._memory import dram_energy_pj_per_bit, sram_area_mm2, sram_read_energy_pj
 
@@ -73,7 +74,10 @@ def cost_tables(cfg: AcceleratorConfig) -> CostTables:
         ert[name, "read"] = ert[name, "write"] = pj
     ert["dram", "read_bytes"] = ert["dram", "write_bytes"] = 8 * dram_energy_pj_per_bit()
     ert["vector", "element_cycle"] = alu.dynamic_pj
-    area = {"pe_array": pes * mac.area_um2 * 1e-6}
+    # the PEs and the engine logic around them (skew and inter-PE registers, issuer, drain), calibrated from the
+    # synthesized engine (data/engine_overhead.yaml)
+    overhead = engine_overhead(cfg.array.dataflow, pes, nm_group)
+    area = {"pe_array": pes * mac.area_um2 * overhead * 1e-6}
     area.update({name: sram_area_mm2(kb) for name, kb in buffers.items()})
     area["vector"] = cfg.vector.lanes * alu.area_um2 * 1e-6
     return CostTables(
@@ -87,5 +91,7 @@ def cost_tables(cfg: AcceleratorConfig) -> CostTables:
             "sram": "Horowitz ISSCC 2014, 45 nm: 64-bit read 8 KB 10 pJ, 32 KB 20 pJ, 1 MB 100 pJ (log-size interp.)",
             "dram": "Horowitz ISSCC 2014, 45 nm DRAM access energy",
             "vector": "one 32-bit add per element-cycle (synthesized reference adder, calibrated)",
+            "pe_array_area": f"PEs x the synthesized PE's cell area x {overhead:.3f}, the engine logic around them "
+                             "(fitted to the synthesized engine: data/engine_overhead.yaml)",
         },
     )
