@@ -1,18 +1,22 @@
-"""Output- against weight-stationary: whole-model cycles, energy and area of DeiT-B and a CNN, dense and
-block-pruned, on the default accelerator with each dataflow; and the WS engine's dense GEMM cycles beside
-SCALE-Sim v3's ws formula for the same layers, in the same run.
+"""Output- against weight-stationary: whole-model cycles, energy and area of DeiT-B and a CNN (ResNet-18,
+benchmarks/models/resnet18.py), dense and block-pruned, on the default accelerator with each dataflow; and the WS
+engine's dense GEMM cycles beside SCALE-Sim v3's ws formula for the same layers, in the same run.
 
 Both dataflows run the same PEs, buffers and workload (32x32 array, SP2-4 x int8, block_k = 32); only
 `array.dataflow` differs. "GEMM cycles" sums the engine's compute cycles of every GEMM; "cycles" is the whole
 model (vector ops and DRAM stalls included). "WS vs SCALE-Sim" is the engine's dense WS cycles of every GEMM
 (one pass over M, as SCALE-Sim streams it) over `hwsim.sim.scalesim_cycles(..., "ws")` of the same GEMMs.
-Usage: python benchmarks/bench_dataflow.py [--models deit_base,digits_cnn] [--markdown]
+Block pruning is 32x32 at half density (`block:32x32:0.5:pad`: ResNet's 3-channel stem and 64-wide layers have
+partial edge blocks).
+Usage: python benchmarks/bench_dataflow.py [--models deit_base,resnet18] [--markdown]
 """
 
 from __future__ import annotations
 
 import argparse
+import runpy
 import sys
+from pathlib import Path
 
 import pandas as pd
 
@@ -22,7 +26,8 @@ from hwsim.frontend import capture, prune
 from hwsim.models import create_model, model_info
 from hwsim.sim import gemm_timing, scalesim_cycles
 
-PRUNE = "block:32x32:0.5"
+PRUNE = "block:32x32:0.5:pad"
+MODEL_FILES = {"resnet18": Path(__file__).parent / "models" / "resnet18.py"}
 
 
 def config(dataflow: str) -> AcceleratorConfig:
@@ -30,10 +35,14 @@ def config(dataflow: str) -> AcceleratorConfig:
 
 
 def workload(name: str, spec: str | None):
-    model = create_model(name)
+    if name in MODEL_FILES:
+        source = runpy.run_path(str(MODEL_FILES[name]))
+        model, args = source["model"](), source["example_args"]()
+    else:
+        model, args = create_model(name), model_info(name).example_args()
     if spec:
         prune(model, spec)
-    return capture(model, model_info(name).example_args(), name=name)
+    return capture(model, args, name=name)
 
 
 def scalesim_ratio(w, cfg: AcceleratorConfig) -> tuple[int, int]:
@@ -48,7 +57,7 @@ def scalesim_ratio(w, cfg: AcceleratorConfig) -> tuple[int, int]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--models", default="deit_base,digits_cnn")
+    ap.add_argument("--models", default="deit_base,resnet18")
     ap.add_argument("--markdown", action="store_true")
     args = ap.parse_args(argv)
     rows, check = [], []
