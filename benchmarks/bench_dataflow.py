@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
                 ours, theirs = scalesim_ratio(w, config("ws"))
                 check.append({"model": name, "GEMMs": len(w.gemms), "WS engine dense cycles": ours,
                               "SCALE-Sim ws cycles": theirs, "ratio": round(ours / theirs, 4)})
-    for table in (pd.DataFrame(rows), pd.DataFrame(check)):
+    for table in (pd.DataFrame(rows).fillna(""), pd.DataFrame(check)):
         print(table.to_markdown(index=False) if args.markdown else table.to_string(index=False))
         print()
     return 0

@@ -44,6 +44,14 @@ def engine_blocks_touched(op, mask, bk_engine: int, cols: int) -> set[tuple[int,
     return touched
 
 
+def occupancy_of(touched: set[tuple[int, int]], shape: GemmShape) -> np.ndarray:
+    """(k_blocks, n_tiles) booleans: True at every touched (K-block, tile column)."""
+    occupancy = np.zeros((shape.k_blocks, shape.n_tiles), bool)
+    for kb, nt in touched:
+        occupancy[kb, nt] = True
+    return occupancy
+
+
 def test_gemm_cycles_are_the_engine_models_cycles(mlp_workload):
     cfg = small()
     results = simulate_workload(mlp_workload, cfg)
@@ -54,9 +62,7 @@ def test_gemm_cycles_are_the_engine_models_cycles(mlp_workload):
             continue
         shape = GemmShape.of(engine, op.m, op.k, op.n)
         touched = engine_blocks_touched(op, mlp_workload.arrays[op.mask], cfg.array.block_k, cfg.array.cols)
-        occupancy = np.zeros((shape.k_blocks, shape.n_tiles), bool)
-        for kb, nt in touched:
-            occupancy[kb, nt] = True
+        occupancy = occupancy_of(touched, shape)
         assert r.compute_cycles == gemm_timing(engine, op.m, op.k, op.n, occupancy).cycles
         assert r.macs == pytest.approx(op.macs * op.density)
         # the weight SRAM is filled with the stored tile-blocks, their 2-byte indices and the column pointers
@@ -255,9 +261,7 @@ def test_weight_stationary_gemms_run_on_the_ws_engine(mlp_workload):
             continue
         shape = GemmShape.of(engine, op.m, op.k, op.n)
         touched = engine_blocks_touched(op, mlp_workload.arrays[op.mask], cfg.array.block_k, cfg.array.cols)
-        occupancy = np.zeros((shape.k_blocks, shape.n_tiles), bool)
-        for kb, nt in touched:
-            occupancy[kb, nt] = True
+        occupancy = occupancy_of(touched, shape)
         t = gemm_timing(engine, op.m, op.k, op.n, occupancy)
         assert t.dataflow == "ws" and r.compute_cycles == t.cycles  # M = 256 fits out_sram in one pass
         assert r.macs == o.macs and r.actions["dram", "read_bytes"] == o.actions["dram", "read_bytes"]
@@ -279,9 +283,7 @@ def test_weight_stationary_m_runs_in_passes_the_output_buffer_holds(mlp_workload
         if op.kind != "gemm":
             continue
         shape = GemmShape.of(engine, op.m, op.k, op.n)
-        occupancy = np.zeros((shape.k_blocks, shape.n_tiles), bool)
-        for kb, nt in engine_blocks_touched(op, mlp_workload.arrays[op.mask], 8, 8):
-            occupancy[kb, nt] = True
+        occupancy = occupancy_of(engine_blocks_touched(op, mlp_workload.arrays[op.mask], 8, 8), shape)
         passes = [gemm_timing(engine, rows, op.k, op.n, occupancy).cycles for rows in (100, 100, 56)]
         assert op.m == 256 and r.compute_cycles == sum(passes)
         assert r.actions["weight_sram", "read"] == pytest.approx(3 * full.actions["weight_sram", "read"])

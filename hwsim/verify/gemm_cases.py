@@ -298,20 +298,11 @@ def gemm_runs(seed: int = 2024, problems: int = 4) -> list[list[dict]]:
     explicit mask (a skipped middle K-block, an empty tile column)."""
     rng = np.random.default_rng(seed)
     runs: list[list[dict]] = []
-    feature = 0
+    feature = [0]
     for kind, overflow, tight, (rows, cols), rel in ENGINES:
         engine = {"mac": _mac(kind, rng, overflow, tight), "rows": rows, "cols": cols,
                   "block_k": int(rng.integers(1, 5)), "block_n": _block_n(cols, rel, rng)}
-        slack = bool(rng.random() < 0.3)
-        run = []
-        for p in range(problems):
-            extra = {"mask": float(rng.choice([0.2, 0.5, 0.8]))} if p == 0 else FEATURES[feature % len(FEATURES)]
-            feature += p > 0
-            spec = {**engine, "m": int(rng.integers(1, 13)), "k": int(rng.integers(1, 13)),
-                    "n": int(rng.integers(1, 13)), "bias": bool(rng.random() < 0.5), "slack": slack,
-                    "seed": seed * 1000 + 10 * len(runs) + p, **extra}
-            run.append(spec)
-        runs.append(run)
+        runs.append(_problems(rng, engine, problems, seed * 1000 + 10 * len(runs), feature))
     explicit = {"mac": {"kind": "fixed", "w_bits": 4, "x_bits": 4, "acc_bits": 9, "overflow": "saturate"},
                 "rows": 2, "cols": 2, "block_k": 2, "block_n": 2, "m": 4, "k": 5, "n": 4, "bias": True}
     runs.append([{**explicit, "mask": [[1, 0], [0, 0], [1, 0]], "seed": seed * 1000 + 900},
@@ -345,20 +336,11 @@ def ws_gemm_runs(seed: int = 2025, problems: int = 3) -> list[list[dict]]:
     between folds), the others with M in 1..12 and `FEATURES` in turn; one more run holds explicit masks."""
     rng = np.random.default_rng(seed)
     runs: list[list[dict]] = []
-    feature = 0
+    feature = [0]
     for kind, overflow, tight, (rows, cols), rel in WS_ENGINES:
         engine = {"mac": _mac(kind, rng, overflow, tight), "rows": rows, "cols": cols, "block_k": rows,
                   "block_n": _block_n(cols, rel, rng), "dataflow": "ws"}
-        slack = bool(rng.random() < 0.3)
-        run = []
-        for p in range(problems):
-            extra = {"mask": float(rng.choice([0.2, 0.5, 0.8]))} if p == 0 else FEATURES[feature % len(FEATURES)]
-            feature += p > 0
-            spec = {**engine, "m": int(rng.integers(1, 4 if p == 0 else 13)), "k": int(rng.integers(1, 13)),
-                    "n": int(rng.integers(1, 13)), "bias": bool(rng.random() < 0.5), "slack": slack,
-                    "seed": seed * 1000 + 10 * len(runs) + p, **extra}
-            run.append(spec)
-        runs.append(run)
+        runs.append(_problems(rng, engine, problems, seed * 1000 + 10 * len(runs), feature, first_m=3))
     explicit = {"mac": {"kind": "fixed", "w_bits": 4, "x_bits": 4, "acc_bits": 9, "overflow": "saturate"},
                 "rows": 2, "cols": 2, "block_k": 2, "block_n": 2, "dataflow": "ws", "m": 5, "k": 5, "n": 4,
                 "bias": True}
@@ -387,18 +369,29 @@ def nm_gemm_runs(seed: int = 2026, problems: int = 4) -> list[list[dict]]:
     (a random density, then `FEATURES`), M, K and N random in 1..12."""
     rng = np.random.default_rng(seed)
     runs: list[list[dict]] = []
-    feature = 0
+    feature = [0]
     for kind, overflow, tight, (rows, cols), rel, group in NM_ENGINES:
         engine = {"mac": _mac(kind, rng, overflow, tight), "rows": rows, "cols": cols,
                   "block_k": group * int(rng.integers(1, 3)), "block_n": _block_n(cols, rel, rng), "nm_group": group}
-        slack = bool(rng.random() < 0.3)
-        run = []
-        for p in range(problems):
-            extra = {"mask": float(rng.choice([0.5, 0.8, 1.0]))} if p == 0 else FEATURES[feature % len(FEATURES)]
-            feature += p > 0
-            spec = {**engine, "m": int(rng.integers(1, 13)), "k": int(rng.integers(1, 13)),
-                    "n": int(rng.integers(1, 13)), "bias": bool(rng.random() < 0.5), "slack": slack,
-                    "nm": int(rng.integers(1, group + 1)), "seed": seed * 1000 + 10 * len(runs) + p, **extra}
-            run.append(spec)
-        runs.append(run)
+        runs.append(_problems(rng, engine, problems, seed * 1000 + 10 * len(runs), feature,
+                              first_masks=(0.5, 0.8, 1.0), nm=group))
     return runs
+
+
+def _problems(rng, engine: dict, problems: int, seed: int, feature: list[int], *, first_m: int = 12,
+              first_masks=(0.2, 0.5, 0.8), nm: int | None = None) -> list[dict]:
+    """One run: ``problems`` problems on ``engine`` (memories with slack or not, at random), the first at a random
+    density of ``first_masks`` and M up to ``first_m``, the others with the next `FEATURES` (``feature[0]``
+    counts them over all runs) and M up to 12; K and N random in 1..12, bias on or off; ``nm``: W pruned to a
+    random N of every group of nm."""
+    slack = bool(rng.random() < 0.3)
+    run = []
+    for p in range(problems):
+        extra = {"mask": float(rng.choice(list(first_masks)))} if p == 0 else FEATURES[feature[0] % len(FEATURES)]
+        feature[0] += p > 0
+        spec = {**engine, "m": int(rng.integers(1, (first_m if p == 0 else 12) + 1)), "k": int(rng.integers(1, 13)),
+                "n": int(rng.integers(1, 13)), "bias": bool(rng.random() < 0.5), "slack": slack}
+        if nm is not None:
+            spec["nm"] = int(rng.integers(1, nm + 1))
+        run.append({**spec, "seed": seed + p, **extra})
+    return run
