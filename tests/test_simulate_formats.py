@@ -107,6 +107,17 @@ def test_nm_pruning_notes_that_it_saves_no_cycles(tmp_path, capsys):
     assert (tmp_path / "compression.csv").exists()
 
 
+def test_nm_pruning_on_nm_pes_saves_cycles_and_says_nothing_of_it(tmp_path, capsys):
+    arch = tmp_path / "nm.yaml"
+    arch.write_text("array: {nm_group: 4}\n")
+    assert main(["simulate", "digits_mlp", "--prune", "nm:2:4", "--quant", "sp2:4", "--arch", str(arch),
+                 "--baseline", "dense", "--out", str(tmp_path / "out")]) == 0
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["speedup"] > 1.2 and not any("no cycles" in n for n in report["notes"])
+    assert all(r["engine_density"] == 0.5 for r in report["compression"])
+    capsys.readouterr()
+
+
 def test_exclude_and_allow_unmapped_from_the_cli(tmp_path, capsys):
     assert main(["simulate", "digits_mlp", "--prune", "block:16x16:0.5:pad", "--quant", "fixed:8",
                  "--exclude", "net.4.weight", "--out", str(tmp_path / "a")]) == 0

@@ -97,10 +97,11 @@ def with_scheme_mac(cfg: AcceleratorConfig, spec, x_bits: int) -> AcceleratorCon
 
 
 def compression_table(workload: Workload, cfg: AcceleratorConfig) -> list[dict]:
-    """Per weight GEMM: the pruning asked for and achieved, the fraction of engine tile-blocks it stores, its
-    format, widths and the MAC that runs it (`layer_datapath` checks each layer against the MAC)."""
+    """Per weight GEMM: the pruning asked for and achieved, the fraction of the engine's K-steps it streams (the
+    tile-blocks it stores, times tokens per group / nm_group on N:M PEs), its format, widths and the MAC that runs
+    it (`layer_datapath` checks each layer against the MAC)."""
     from ..arch import GemmShape
-    from ._model import _hardware_block_mask
+    from ._model import _group_tokens, _hardware_block_mask
 
     arr = cfg.array
     engine = arr.engine()
@@ -113,6 +114,9 @@ def compression_table(workload: Workload, cfg: AcceleratorConfig) -> list[dict]:
         if op.mask is not None:
             shape = GemmShape.of(engine, op.m, op.k, op.n)
             stored = float(_hardware_block_mask(op, workload, shape, arr.block_k, arr.cols).mean())
+        tokens = _group_tokens(op, workload, engine)
+        if tokens is not None:  # N:M PEs stream tokens of every nm_group weights
+            stored *= tokens / engine.nm_group
         rows.append({
             "layer": op.name, "prune": op.prune or "", "requested_density": op.requested_density,
             "density": round(op.density, 6), "engine_density": round(stored, 6),
@@ -149,10 +153,12 @@ def compression_notes(rows: list[dict], cfg: AcceleratorConfig, *, mac_chosen: b
     no_cycles = [r for r in rows if r["density"] < 1 and r["engine_density"] >= 1]
     if no_cycles:
         methods = sorted({r["prune"] or "pruned" for r in no_cycles})
+        nm = (f" and, with its N:M PEs, the weights beyond the most any group of {cfg.array.nm_group} keeps"
+              if cfg.array.nm_group > 1 else "")
         notes.append(f"{len(no_cycles)} layers pruned by {', '.join(methods)} save MACs and energy but no cycles: "
-                     f"this engine skips only whole {cfg.array.block_k}x{cfg.array.cols} tile-blocks "
-                     f"(e.g. {no_cycles[0]['layer']}: density {no_cycles[0]['density']:.3f}, every tile-block "
-                     "stored)")
+                     f"this engine skips only whole {cfg.array.block_k}x{cfg.array.cols} tile-blocks{nm} "
+                     f"(e.g. {no_cycles[0]['layer']}: density {no_cycles[0]['density']:.3f}, every K-step "
+                     "streamed)")
     unit = cfg.array.mac.unit
     narrow = [] if mac_chosen else [r for r in rows if not r["format"].startswith("unquantized")
               and (r["w_bits"] < unit.w_bits or _act_port_bits_of(r, unit) < unit.x_bits)]

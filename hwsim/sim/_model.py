@@ -178,11 +178,13 @@ def _ws_timings(engine, op: GemmOp, chunk: int, mask) -> list:
 
 def _group_tokens(op: GemmOp, workload: Workload, engine) -> int | None:
     """N:M engines: tokens per group of nm_group k the layer's W needs (the most non-zero weights any group
-    keeps: 2 for a 2:4-pruned layer), all of them for a W that is an activation; None otherwise."""
+    keeps: 2 for a 2:4-pruned layer), all of them for a W that is an activation or a pruned layer that says it
+    keeps every weight (density 1: what `hwsim._simulate.dense_baseline` makes of a pruned layer, whose zeros
+    are still in its arrays); None otherwise."""
     if engine.nm_group == 1:
         return None
     name = op.weight if op.weight in workload.arrays else op.codes if op.codes in workload.arrays else None
-    if name is None:  # attention's activation x activation: every weight of every group
+    if name is None or (op.prune and op.density >= 1.0):
         return engine.nm_group
     w = np.asarray(workload.arrays[name]).reshape(-1, op.k, op.n)  # (groups or 1, k, n)
     return max(nm_group_tokens(engine, g != 0) for g in w)
