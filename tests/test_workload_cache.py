@@ -141,3 +141,13 @@ def test_cli_no_cache_captures_again(cache, tmp_path):
 
     meta = [json.loads((tmp_path / d / "report.json").read_text())["meta"]["workload_cache"] for d in "ab"]
     assert meta == ["stored", "off"]
+
+
+def test_cache_keys_cover_the_cost_data_and_the_rtl():
+    """Cached workloads, curves and sweep identities key on `sources_digest`: it reads the cost model's data files
+    and the RTL, not only hwsim's Python, so a recalibrated table or a changed PE cannot serve stale results."""
+    from hwsim.frontend._workload_cache import source_files
+
+    names = {f.relative_to(root).as_posix() for root, f in source_files()}
+    assert {"cost/data/engine_overhead.yaml", "cost/data/cells_45nm.yaml", "gemm.py", "mac.py",
+            "frontend/_workload_cache.py"} <= names

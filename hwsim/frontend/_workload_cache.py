@@ -35,19 +35,27 @@ def _digest(payload) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:24]
 
 
+SOURCE_PATTERNS = ("*.py", "*.yaml")  # code, and the data files the cost model reads (hwsim/cost/data)
+
+
+def source_files() -> list[tuple[Path, Path]]:
+    """(root, file) of every Python source and data file of hwsim, its RTL and its model registry, in order."""
+    roots = [Path(__file__).resolve().parents[1]]
+    for package in ("hwsim.models", "hwsim.rtl"):  # installed from models/ and rtl/ (no torch or amaranth import)
+        spec = importlib.util.find_spec(package)
+        if spec is not None and spec.submodule_search_locations:
+            roots += [Path(p) for p in spec.submodule_search_locations if not Path(p).is_relative_to(roots[0])]
+    return [(root, f) for root in roots for f in sorted(f for pattern in SOURCE_PATTERNS for f in root.rglob(pattern))]
+
+
 @functools.lru_cache(maxsize=1)
 def sources_digest() -> str:
-    """Digest of every Python source of hwsim and its model registry: a change to the code that prunes,
-    quantizes, captures or defines a model makes new keys."""
-    roots = [Path(__file__).resolve().parents[1]]
-    spec = importlib.util.find_spec("hwsim.models")  # the registry lives in models/ (no torch import here)
-    if spec is not None and spec.submodule_search_locations:
-        roots += [Path(p) for p in spec.submodule_search_locations]
+    """Digest of `source_files`: a change to the code that prunes, quantizes, captures, defines a model or prices
+    it (the cost model's tables, the RTL its energies come from) makes new keys."""
     h = hashlib.sha256()
-    for root in roots:
-        for f in sorted(root.rglob("*.py")):
-            h.update(str(f.relative_to(root)).encode())
-            h.update(f.read_bytes())
+    for root, f in source_files():
+        h.update(str(f.relative_to(root)).encode())
+        h.update(f.read_bytes())
     return h.hexdigest()[:24]
 
 
