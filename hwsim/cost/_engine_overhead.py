@@ -2,9 +2,9 @@
 
 Calibrated from synthesis of the whole engine (data/engine_overhead.yaml says how it was measured): per engine
 kind, ratio = a + b / sqrt(PEs) fitted by least squares to the measured points, so a larger array amortizes its
-control and skew registers over more PEs. N:M engines with a group other than a measured one are interpolated
-linearly in (group - 1), the extra activations each PE's registers carry, between the plain output-stationary
-engine and the measured group.
+control and skew registers over more PEs. N:M engines with a group other than a measured one are extrapolated
+linearly in (group - 1), the extra activations each PE's registers carry, from the plain output-stationary
+engine through the nearest measured group (an estimate: only that group was synthesized).
 """
 
 from __future__ import annotations

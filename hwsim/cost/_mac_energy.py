@@ -135,6 +135,9 @@ def mac_energy(unit, *, activity: str | Sequence = "random", use_cache: bool = T
     ``nm_group`` > 1: the N:M PE of ``unit`` (`hwsim.rtl.NMPe`: the MAC behind a group-wide activation mux), with
     the "random" or "zero" activity only.
     """
+    from .._util import check_int
+
+    check_int("nm_group", nm_group, 1)
     if nm_group > 1 and not isinstance(activity, str):
         raise ValueError("an N:M PE's energy takes the 'random' or 'zero' activity, not a stream")
     if isinstance(activity, str):

@@ -125,7 +125,8 @@ def build_case(spec: dict) -> GemmCase:
     bias = None
     if spec.get("bias"):
         half = 1 << (unit.acc_bits - 1)
-        bias = np.array([int(v) for v in rng.integers(-half, half, size=n)], dtype=object)
+        draw = 1 << min(unit.acc_bits - 1, 62)  # numpy draws int64; a quire's wider accumulator gets its low range
+        bias = np.array([int(v) for v in rng.integers(-draw, draw, size=n)], dtype=object)
         if extreme:
             bias[rng.random(n) < 0.5] = half - 1
     images = engine_images(cfg, x, w, mask, modes, bias)
